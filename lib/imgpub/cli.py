@@ -1,0 +1,286 @@
+"""``imgpub``: every action is a stage of this command, with the action's inputs as flags.
+
+``imgpub <stage> --<input> VALUE ...`` runs exactly what ``uses: .../actions/<stage>`` runs;
+``imgpub sandbox`` starts the local rehearsal cloud; ``imgpub demo`` rehearses a whole
+release in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Sequence
+from types import FrameType
+from typing import cast
+
+from imgpub import __version__
+from imgpub.errors import EXIT_BAD_INPUT, EXIT_FAILURE, ImgpubError
+from imgpub.gha import Gha
+from imgpub.inputs import COMMON_INPUTS, COMMON_OUTPUTS, InputSpec
+from imgpub.stage import StageModule, run_stage
+
+#: Stage name → module. A stage appears once its module exists.
+STAGE_MODULES: dict[str, str] = {
+    "build-ami": "imgpub.stages.build_ami",
+    "mirror-ami": "imgpub.stages.mirror_ami",
+    "marketplace-changeset": "imgpub.stages.marketplace_changeset",
+    "azure-gallery": "imgpub.stages.azure_gallery",
+    "ecr-mirror": "imgpub.stages.ecr_mirror",
+    "wiki-pr": "imgpub.stages.wiki_pr",
+}
+
+
+def available_stages() -> dict[str, StageModule]:
+    """The stages whose modules are present in this installation, imported."""
+    stages: dict[str, StageModule] = {}
+    for name, module_name in STAGE_MODULES.items():
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        stages[name] = cast(StageModule, importlib.import_module(module_name))
+    return stages
+
+
+def _add_input_flag(parser: argparse.ArgumentParser, spec: InputSpec) -> None:
+    help_text = spec.description
+    if spec.default not in (None, ""):
+        help_text += f" (default: {spec.default})"
+    if spec.required:
+        help_text += " (required)"
+    metavar = {
+        "bool": "true|false",
+        "list": "A,B",
+        "lines": "LINES",
+        "int": "N",
+        "secret": "SECRET",
+        "path": "PATH",
+    }.get(spec.kind, "VALUE")
+    kwargs: dict[str, object] = {"dest": _dest(spec.name), "metavar": metavar, "help": help_text}
+    if spec.kind == "bool":
+        kwargs["nargs"] = "?"
+        kwargs["const"] = "true"  # `--make-public` alone means true
+    parser.add_argument(spec.flag, **kwargs)  # type: ignore[arg-type]
+
+
+def _dest(name: str) -> str:
+    return "in_" + name.replace("-", "_")
+
+
+def build_parser(stages: dict[str, StageModule]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="imgpub",
+        description=textwrap.dedent(
+            """\
+            Publish cloud VM images and container artifacts: correct, idempotent, fast, safe.
+
+            Each stage below is also a GitHub Action (ORG/imgpub/actions/<stage>); its flags
+            are the action's inputs. Every stage discovers what exists, plans only what is
+            missing, and applies it, so re-running after a failure finishes the job.
+
+            Exit codes: 0 success, 1 failure, 2 bad input (nothing changed),
+            3 partial success (see the results document).
+            """
+        ),
+        epilog=textwrap.dedent(
+            """\
+            Try it locally, with no cloud account:
+              imgpub demo                       rehearse a release in the local sandbox
+              imgpub sandbox run -- CMD ARGS    run CMD against the local clouds
+              imgpub <stage> --help             every flag of a stage
+            """
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"imgpub {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    for name, module in stages.items():
+        sp = sub.add_parser(
+            name,
+            help=module.HELP,
+            description=module.HELP,
+            epilog=_outputs_epilog(module),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        stage_group = sp.add_argument_group(f"{name} inputs")
+        for spec in module.INPUTS:
+            _add_input_flag(stage_group, spec)  # type: ignore[arg-type]
+        common = sp.add_argument_group("common to every stage")
+        for spec in COMMON_INPUTS:
+            _add_input_flag(common, spec)  # type: ignore[arg-type]
+        common.add_argument(
+            "--config-file",
+            metavar="PATH",
+            help="YAML file of input values: {<stage>: {<input>: value}} (env IMGPUB_CONFIG).",
+        )
+        common.add_argument(
+            "--debug", action="store_true", help="Show tracebacks and debug lines on errors."
+        )
+        sp.set_defaults(stage=name)
+
+    sb = sub.add_parser(
+        "sandbox",
+        help="Start the local rehearsal cloud (moto, Azurite, docker-registry, fakes).",
+        description="The local rehearsal cloud: real emulators where they exist, imgpub's "
+        "fakes where they don't, on free 127.0.0.1 ports.",
+    )
+    sbsub = sb.add_subparsers(dest="sandbox_command", metavar="ACTION")
+    run_p = sbsub.add_parser(
+        "run",
+        help="Start the services, run CMD pointed at them, stop everything.",
+        description="Start the services, run CMD with AWS_ENDPOINT_URL, dummy credentials, "
+        "the Azurite connection string and the registry address set, then stop all "
+        "services — also when CMD fails. Exits with CMD's exit code.",
+    )
+    run_p.add_argument("--services", default="", metavar="A,B", help=_services_help())
+    run_p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS...")
+    serve_p = sbsub.add_parser(
+        "serve",
+        help="Start the services, print export lines, run until interrupted.",
+        description="Start the services and print `export` lines for your shell; stop with Ctrl-C.",
+    )
+    serve_p.add_argument("--services", default="", metavar="A,B", help=_services_help())
+
+    demo_p = sub.add_parser(
+        "demo",
+        help="Rehearse a release in the local sandbox and print what each stage did.",
+        description="Start the local sandbox, make a small disk image, and run every stage "
+        "against it, printing what each did. Needs no cloud account.",
+    )
+    demo_p.add_argument("--keep", action="store_true", help="Keep the work folder.")
+    return parser
+
+
+def _services_help() -> str:
+    from imgpub.sandbox import ALL_SERVICES
+
+    return f"Services to start (default: all installed): {', '.join(ALL_SERVICES)}."
+
+
+def _outputs_epilog(module: StageModule) -> str:
+    lines = ["outputs (for the next job):"]
+    for out in (*module.OUTPUTS, *COMMON_OUTPUTS):
+        lines.append(f"  {out.name:<16} {out.description}")
+    return "\n".join(lines)
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+def _run_stage_command(args: argparse.Namespace, module: StageModule) -> int:
+    flags: dict[str, str | None] = {}
+    for spec in (*module.INPUTS, *COMMON_INPUTS):
+        flags[spec.name] = getattr(args, _dest(spec.name), None)
+    return run_stage(module, flags=flags, debug=args.debug, config_file=args.config_file)
+
+
+def _install_signal_exit() -> None:
+    """Turn SIGTERM/SIGHUP into SystemExit so `finally` blocks stop the services."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)
+
+
+def _parse_services(text: str) -> list[str]:
+    from imgpub.sandbox import ALL_SERVICES
+
+    wanted = [s.strip() for s in text.split(",") if s.strip()] or list(ALL_SERVICES)
+    unknown = [s for s in wanted if s not in ALL_SERVICES]
+    if unknown:
+        raise ImgpubError(
+            f"--services: unknown service {', '.join(unknown)}",
+            remedy=f"choose from {', '.join(ALL_SERVICES)}",
+        )
+    return wanted
+
+
+def _sandbox_run(args: argparse.Namespace, gha: Gha) -> int:
+    from imgpub.sandbox import Sandbox
+
+    cmd = list(args.cmd)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        gha.error("imgpub sandbox run: no command given — usage: imgpub sandbox run -- CMD ARGS")
+        return EXIT_BAD_INPUT
+    _install_signal_exit()
+    with Sandbox(_parse_services(args.services)) as sandbox:
+        for name, reason in sandbox.unavailable.items():
+            gha.warning(f"sandbox service {name} is not available: {reason}")
+        env = {**os.environ, **sandbox.env}
+        try:
+            proc = subprocess.Popen(cmd, env=env)
+        except OSError as exc:
+            gha.error(f"imgpub sandbox run: cannot start {cmd[0]!r}: {exc.strerror}")
+            return 127
+        try:
+            return proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+def _sandbox_serve(args: argparse.Namespace, gha: Gha) -> int:
+    from imgpub.sandbox import Sandbox
+
+    _install_signal_exit()
+    with Sandbox(_parse_services(args.services)) as sandbox:
+        for name, where in sandbox.describe():
+            gha.info(f"# {name}: {where}")
+        for key, value in sandbox.env.items():
+            print(f"export {key}={shlex.quote(value)}", flush=True)
+        gha.info("# sandbox running; press Ctrl-C to stop")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    stages = available_stages()
+    parser = build_parser(stages)
+    args = parser.parse_args(argv)
+    gha = Gha()
+    try:
+        if args.command is None:
+            parser.print_help()
+            return EXIT_BAD_INPUT
+        if args.command in stages:
+            return _run_stage_command(args, stages[args.command])
+        if args.command == "sandbox":
+            if args.sandbox_command == "run":
+                return _sandbox_run(args, gha)
+            if args.sandbox_command == "serve":
+                return _sandbox_serve(args, gha)
+            parser.parse_args(["sandbox", "--help"])
+            return EXIT_BAD_INPUT
+        if args.command == "demo":
+            from imgpub.demo import run_demo
+
+            return run_demo(gha, stages, keep=args.keep)
+    except ImgpubError as exc:
+        gha.error(exc.one_line())
+        return exc.exit_code
+    except KeyboardInterrupt:
+        gha.error("interrupted")
+        return 130
+    return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

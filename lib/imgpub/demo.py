@@ -1,0 +1,204 @@
+"""``imgpub demo``: a whole release rehearsed in the local sandbox, needing no account.
+
+It makes a small sparse disk image and a test AMI, then runs every stage that exists in
+this installation, in release order, each reading the results document the previous one
+wrote — the same chaining a workflow uses. What each stage did is printed from that
+document, not from logs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from imgpub.errors import EXIT_OK
+from imgpub.gha import Gha, Summary
+from imgpub.results import ResultsDocument
+from imgpub.stage import StageModule, run_stage
+
+DEMO_IMAGE_NAME = "AlmaLinux-9-Azure-9.6-20250522.0.x86_64.raw"
+DEMO_AMI_NAME = "AlmaLinux OS 9.6.20250522 x86_64"
+DEMO_IMAGE_MIB = 64
+
+
+@dataclass
+class DemoWorld:
+    """What the demo prepared before the stages run."""
+
+    workdir: Path
+    image: Path
+    ami_id: str
+    region: str
+    results: Path
+    env: dict[str, str]
+
+
+def make_demo_disk(path: Path, size_mib: int = DEMO_IMAGE_MIB) -> int:
+    """A sparse RAW disk with a few MiB of deterministic data in scattered extents."""
+    size = size_mib * 1024 * 1024
+    with path.open("wb") as fh:
+        fh.truncate(size)
+        for i, offset_mib in enumerate((0, 7, 20, size_mib - 2)):
+            fh.seek(offset_mib * 1024 * 1024)
+            block = bytes((i * 37 + j) % 251 for j in range(4096)) * 128  # 512 KiB
+            fh.write(block)
+    return size
+
+
+def register_demo_ami(env: dict[str, str]) -> tuple[str, str]:
+    """Register a test AMI in the local EC2, tagged like an AlmaLinux build."""
+    import boto3
+
+    region = env.get("AWS_DEFAULT_REGION", "us-east-1")
+    ec2 = boto3.client("ec2", region_name=region, endpoint_url=env["AWS_ENDPOINT_URL"])
+    existing = ec2.describe_images(
+        Owners=["self"], Filters=[{"Name": "name", "Values": [DEMO_AMI_NAME]}]
+    )["Images"]
+    if existing:
+        return existing[0]["ImageId"], region
+    image_id = ec2.register_image(
+        Name=DEMO_AMI_NAME,
+        Description="Official AlmaLinux OS 9.6 x86_64 image (imgpub demo)",
+        Architecture="x86_64",
+        RootDeviceName="/dev/sda1",
+        VirtualizationType="hvm",
+        BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 10}}],
+    )["ImageId"]
+    ec2.create_tags(
+        Resources=[image_id],
+        Tags=[
+            {"Key": "Name", "Value": DEMO_AMI_NAME},
+            {"Key": "Version", "Value": "9.6.20250522"},
+            {"Key": "Architecture", "Value": "x86_64"},
+        ],
+    )
+    return image_id, region
+
+
+def list_regions(env: dict[str, str]) -> list[str]:
+    import boto3
+
+    ec2 = boto3.client(
+        "ec2", region_name=env.get("AWS_DEFAULT_REGION"), endpoint_url=env["AWS_ENDPOINT_URL"]
+    )
+    return sorted(r["RegionName"] for r in ec2.describe_regions()["Regions"])
+
+
+#: Stage → the flags the demo passes it. Each stage adds its entry when it lands.
+DemoFlags = Callable[[DemoWorld], dict[str, str | None]]
+DEMO_FLAGS: dict[str, DemoFlags] = {}
+
+
+def demo_stage(name: str) -> Callable[[DemoFlags], DemoFlags]:
+    def register(fn: DemoFlags) -> DemoFlags:
+        DEMO_FLAGS[name] = fn
+        return fn
+
+    return register
+
+
+@demo_stage("mirror-ami")
+def _mirror_flags(world: DemoWorld) -> dict[str, str | None]:
+    return {
+        "source-ami": world.ami_id,
+        "source-region": world.region,
+        "regions": "us-east-2,eu-west-1,eu-central-1,ap-southeast-2",
+        "make-public": "true",
+        "ssm-parameters": "/imgpub-demo/{arch}/latest\n/imgpub-demo/{arch}/{version}",
+        "csv-output": str(world.workdir / "amis.csv"),
+        "md-output": str(world.workdir / "amis.md"),
+    }
+
+
+@demo_stage("azure-gallery")
+def _azure_flags(world: DemoWorld) -> dict[str, str | None]:
+    return {
+        "image": str(world.image),
+        "dry-run": "false",
+        "create-definitions": "true",
+    }
+
+
+@contextmanager
+def _environ(extra: dict[str, str]) -> Iterator[None]:
+    """SDKs read their endpoints from os.environ; point them at the sandbox for a while."""
+    saved = {k: os.environ.get(k) for k in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_demo(gha: Gha, stages: dict[str, StageModule], *, keep: bool = False) -> int:
+    from imgpub.sandbox import Sandbox
+
+    workdir = Path(tempfile.mkdtemp(prefix="imgpub-demo-"))
+    code = EXIT_OK
+    try:
+        with Sandbox(workdir=workdir / "sandbox") as sandbox, _environ(sandbox.env):
+            intro = Summary().heading("imgpub demo: a release rehearsed in the local sandbox")
+            intro.table(["service", "where"], sandbox.describe())
+            gha.write_summary(intro)
+            if "aws" not in sandbox.running:
+                gha.error("the local EC2 (moto) did not start; the demo needs it")
+                return 1
+            env = dict(sandbox.env)
+            regions = list_regions(env)
+            image = workdir / DEMO_IMAGE_NAME
+            size = make_demo_disk(image)
+            ami_id, region = register_demo_ami(env)
+            world = DemoWorld(workdir, image, ami_id, region, workdir / "results.json", env)
+            prep = Summary().heading("Prepared", 3)
+            prep.bullets(
+                [
+                    f"local EC2 regions: {len(regions)} ({', '.join(regions[:6])}, …)",
+                    f"test AMI {ami_id} registered in {region} as '{DEMO_AMI_NAME}'",
+                    f"sparse disk image {image.name}: {size // (1024 * 1024)} MiB virtual, "
+                    "2 MiB of data",
+                ]
+            )
+            gha.write_summary(prep)
+            for name, flags_for in DEMO_FLAGS.items():
+                if name not in stages:
+                    continue
+                if name == "azure-gallery" and "azure" not in sandbox.running:
+                    gha.warning("skipping azure-gallery: Azurite is not installed")
+                    continue
+                flags = {"results": str(world.results), **flags_for(world)}
+                with gha.group(f"imgpub {name}"):
+                    stage_code = run_stage(stages[name], flags=flags, env=os.environ, gha=gha)
+                gha.info(f"imgpub {name}: exit code {stage_code}")
+                code = code or stage_code
+            _print_results(gha, world.results)
+    finally:
+        if keep:
+            gha.info(f"work folder kept: {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return code
+
+
+def _print_results(gha: Gha, path: Path) -> None:
+    doc = ResultsDocument.load(path)
+    summary = Summary().heading("What each stage did (from the results document)")
+    if not doc.stages:
+        summary.text("No stage has landed in this installation yet; the sandbox works.")
+    for name, section in doc.stages.items():
+        counts = ", ".join(f"{n} {state}" for state, n in sorted(section.counts().items()))
+        summary.heading(f"{name}: {section.status} ({counts or 'no targets'})", 3)
+        rows = [
+            (t.kind, t.region or "", t.resource_id or "", t.state, t.error or "")
+            for t in section.targets
+        ]
+        summary.table(["target", "region", "id", "state", "error"], rows)
+    gha.write_summary(summary)

@@ -1,0 +1,194 @@
+"""Stage inputs: one declaration per input, resolved the same way from every front end.
+
+A stage declares its inputs once as :class:`InputSpec` values. The CLI builds its flags from
+them, the contract tests check each ``action.yml`` against them, and :class:`InputReader`
+resolves a value in a fixed order:
+
+1. the CLI flag ``--<name>``;
+2. ``INPUT_<NAME>`` as the runner spells it for Docker and JavaScript actions (upper case,
+   hyphens kept), then the same name with hyphens as underscores (what our composite
+   actions pass through ``env:``, since bash cannot name a variable with a hyphen);
+3. the stage's section of the configuration file;
+4. the declared default.
+
+An empty value counts as unset: a composite action passes every input, given or not.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from imgpub.errors import InputError
+
+InputKind = Literal["text", "bool", "list", "lines", "int", "secret", "path"]
+
+_TRUE = ("true", "True", "TRUE")
+_FALSE = ("false", "False", "FALSE")
+_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input of a stage: the action input id, the CLI flag and its documentation."""
+
+    name: str
+    description: str
+    default: str | None = None
+    required: bool = False
+    kind: InputKind = "text"
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"input name {self.name!r} is not kebab-case")
+        if self.kind == "bool" and self.default not in (None, "true", "false"):
+            raise ValueError(f"boolean input {self.name!r} needs default 'true' or 'false'")
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.name}"
+
+    @property
+    def env_names(self) -> tuple[str, str]:
+        upper = self.name.upper()
+        return f"INPUT_{upper}", f"INPUT_{upper.replace('-', '_')}"
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One output of a stage (an action output and a key in the results section)."""
+
+    name: str
+    description: str
+
+
+#: Inputs every stage has; stages must not declare them again.
+COMMON_INPUTS: tuple[InputSpec, ...] = (
+    InputSpec(
+        "dry-run",
+        "Print the plan and change nothing. Read-only calls are still made to build the plan.",
+        default="false",
+        kind="bool",
+    ),
+    InputSpec(
+        "results",
+        "Path of the results document to read and extend (JSON). Default: "
+        "$RUNNER_TEMP/imgpub-results.json in Actions, ./imgpub-results.json elsewhere.",
+        kind="path",
+    ),
+)
+
+#: Outputs every stage sets.
+COMMON_OUTPUTS: tuple[OutputSpec, ...] = (
+    OutputSpec("status", "success, partial or failed."),
+    OutputSpec("results-path", "Path of the results document this stage wrote."),
+)
+
+
+class InputReader:
+    """Resolve and validate declared inputs; secrets are masked the moment they are read."""
+
+    def __init__(
+        self,
+        specs: Sequence[InputSpec],
+        *,
+        flags: Mapping[str, str | None] | None = None,
+        env: Mapping[str, str] | None = None,
+        config: Mapping[str, object] | None = None,
+        mask: Callable[[str], None] | None = None,
+    ) -> None:
+        self._specs = {s.name: s for s in (*COMMON_INPUTS, *specs)}
+        self._flags = dict(flags or {})
+        self._env = env or {}
+        self._config = config or {}
+        self._mask = mask
+
+    def spec(self, name: str) -> InputSpec:
+        try:
+            return self._specs[name]
+        except KeyError:  # a programming error, not a user error
+            raise KeyError(f"input {name!r} is not declared by this stage") from None
+
+    def raw(self, name: str) -> str | None:
+        """The value as given, or None when unset (empty counts as unset)."""
+        spec = self.spec(name)
+        candidates: list[object] = [self._flags.get(name)]
+        candidates += [self._env.get(n) for n in spec.env_names]
+        candidates.append(self._config.get(name))
+        for value in candidates:
+            if value is None:
+                continue
+            text = _config_text(value)
+            if text.strip() != "":
+                return text
+        return spec.default
+
+    def is_set(self, name: str) -> bool:
+        """True when the user gave a value (not only the default)."""
+        return self.raw(name) not in (None, self.spec(name).default)
+
+    def text(self, name: str) -> str:
+        value = self.raw(name)
+        if value is None or value.strip() == "":
+            if self.spec(name).required:
+                raise InputError(
+                    name, "is required", f"set the action input '{name}' or the flag --{name}"
+                )
+            return ""
+        return value.strip()
+
+    def secret(self, name: str) -> str:
+        value = self.text(name)
+        if value and self._mask is not None:
+            self._mask(value)
+        return value
+
+    def boolean(self, name: str) -> bool:
+        value = self.text(name)
+        if value == "" or value in _FALSE:
+            return False
+        if value in _TRUE:
+            return True
+        raise InputError(name, f"{value!r} is not a boolean", "use true or false")
+
+    def items(self, name: str) -> list[str]:
+        """A list given by commas or newlines; blanks dropped, order kept."""
+        value = self.text(name)
+        return [p.strip() for p in re.split(r"[,\n]", value) if p.strip()]
+
+    def lines(self, name: str) -> list[str]:
+        """A list of lines (for values that may themselves contain commas, like tags)."""
+        return [ln.strip() for ln in self.text(name).splitlines() if ln.strip()]
+
+    def integer(self, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+        value = self.text(name)
+        try:
+            number = int(value, 10)
+        except ValueError:
+            raise InputError(name, f"{value!r} is not a whole number", "give digits only") from None
+        if minimum is not None and number < minimum:
+            raise InputError(name, f"{number} is below {minimum}", f"use at least {minimum}")
+        if maximum is not None and number > maximum:
+            raise InputError(name, f"{number} is above {maximum}", f"use at most {maximum}")
+        return number
+
+    def given_values(self) -> dict[str, str]:
+        """Every non-secret input that has a value, for the results document."""
+        out: dict[str, str] = {}
+        for name, spec in self._specs.items():
+            value = self.raw(name)
+            if value is None or spec.kind == "secret":
+                continue
+            out[name] = value
+        return out
+
+
+def _config_text(value: object) -> str:
+    """Config files may hold lists and booleans; inputs are strings, as on the runner."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "\n".join(str(v) for v in value)
+    return str(value)
