@@ -279,6 +279,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         gha.error("interrupted")
         return 130
+    except Exception as exc:  # a bug: one line by default, the traceback on request
+        if os.environ.get("IMGPUB_DEBUG"):
+            raise
+        gha.error(
+            f"unexpected error: {type(exc).__name__}: {exc} — "
+            "set IMGPUB_DEBUG=1 for a traceback and report it"
+        )
+        return EXIT_FAILURE
     return EXIT_FAILURE
 
 

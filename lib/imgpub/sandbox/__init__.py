@@ -44,6 +44,7 @@ class Sandbox:
         self.wanted = wanted
         self._own_workdir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="imgpub-sandbox-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.running: dict[str, RunningService] = {}
         self.unavailable: dict[str, str] = {}
 
@@ -80,7 +81,7 @@ class Sandbox:
     @property
     def env(self) -> dict[str, str]:
         """The variables that point imgpub and the SDKs at the running services."""
-        out = {"IMGPUB_SANDBOX": "1"}
+        out = {"IMGPUB_SANDBOX": "1", "IMGPUB_SANDBOX_DIR": str(self.workdir)}
         for svc in self.running.values():
             out.update(svc.env)
         return out

@@ -181,7 +181,7 @@ def start_moto(workdir: Path, timeout: float = 30.0) -> RunningService:
     ]
     svc = spawn("moto", argv, workdir)
     wait_until(read_port_file(port_file), svc, timeout, "port file")
-    endpoint = f"http://{port_file.read_text().strip()}"
+    endpoint = f"http://{_host_port(port_file)}"
     wait_until(http_ok(endpoint + "/moto-api/"), svc, timeout, "HTTP")
     env = {
         "AWS_ENDPOINT_URL": endpoint,
@@ -321,12 +321,18 @@ def start_fake_arm(workdir: Path, timeout: float = 20.0) -> RunningService:
     argv = [sys.executable, "-m", "imgpub.sandbox.fake_arm", "--port-file", str(port_file)]
     svc = spawn("fake-arm", argv, workdir)
     wait_until(read_port_file(port_file), svc, timeout, "port file")
-    endpoint = f"http://{port_file.read_text().strip()}"
+    endpoint = f"http://{_host_port(port_file)}"
     env = {
         "IMGPUB_AZURE_ARM_ENDPOINT": endpoint,
         "AZURE_SUBSCRIPTION_ID": SANDBOX_SUBSCRIPTION,
     }
     return RunningService("arm", env, svc, {"endpoint": endpoint})
+
+
+def _host_port(port_file: Path) -> str:
+    """A port file holds ``host:port`` or a bare port (then the host is loopback)."""
+    text = port_file.read_text().strip()
+    return text if ":" in text else f"{LOOPBACK}:{text}"
 
 
 def _tcp_open(port: int) -> Callable[[], bool]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import io
 
 import pytest
-
 from imgpub.gha import MAX_SUMMARY_BYTES, Gha, OutputError, Summary, escape_md
+
 from tests.harness.commands import CommandLog
 from tests.harness.filecommands import parse_key_values
 
@@ -105,9 +105,8 @@ def test_untrusted_log_line_cannot_become_a_command(tmp_path):
 
 def test_groups_balanced_and_not_nested(tmp_path):
     gha, _, _, stdout = actions_gha(tmp_path)
-    with gha.group("outer"):
-        with gha.group("inner"):
-            gha.info("x")
+    with gha.group("outer"), gha.group("inner"):
+        gha.info("x")
     lines = stdout.getvalue().splitlines()
     assert lines.count("::group::outer") == 1 and lines.count("::endgroup::") == 1
     assert "::group::inner" not in lines

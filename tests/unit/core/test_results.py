@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from imgpub.errors import ConfigError
 from imgpub.results import ResultsDocument, Section, Target, default_results_path
 
@@ -13,7 +12,9 @@ from imgpub.results import ResultsDocument, Section, Target, default_results_pat
 def test_round_trip_and_schema(tmp_path):
     doc = ResultsDocument()
     sec = Section(stage="mirror-ami")
-    sec.add(Target("ami-copy", "ami-1@eu-west-1", "created", region="eu-west-1", resource_id="ami-2"))
+    sec.add(
+        Target("ami-copy", "ami-1@eu-west-1", "created", region="eu-west-1", resource_id="ami-2")
+    )
     sec.add(Target("ami-copy", "ami-1@us-east-2", "failed", region="us-east-2", error="boom"))
     sec.data["amis"] = {"ami-1": {"eu-west-1": "ami-2"}}
     sec.status = sec.decide_status()

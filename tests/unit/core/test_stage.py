@@ -27,14 +27,19 @@ def make_stage(behaviour):
             raise CloudError("the cloud said no", remedy="try later")
         for r in regions:
             state = "planned" if ctx.dry_run else ("failed" if r in failing else "created")
-            ctx.record(Target("thing", f"thing@{r}", state, region=r, error="x" if r in failing else None))
+            ctx.record(
+                Target("thing", f"thing@{r}", state, region=r, error="x" if r in failing else None)
+            )
         ctx.summary.heading("done")
         return StageResult(outputs={"made": ",".join(regions)}, data={"n": len(regions)})
 
     return SimpleNamespace(
         NAME="demo-stage",
         HELP="a test stage",
-        INPUTS=(InputSpec("regions", "regions", kind="list"), InputSpec("fail", "failing", kind="list")),
+        INPUTS=(
+            InputSpec("regions", "regions", kind="list"),
+            InputSpec("fail", "failing", kind="list"),
+        ),
         OUTPUTS=(OutputSpec("made", "what was made"),),
         run=run,
     )
