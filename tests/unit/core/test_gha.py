@@ -131,7 +131,7 @@ def test_summary_escapes_untrusted_text():
     md = s.render_markdown()
     assert "<script>" not in md and "&lt;script&gt;" in md
     assert "\\|" in md and "\\[x\\]" in md and "<br>" in md
-    row = [ln for ln in md.splitlines() if ln.startswith("| eu-west-1")][0]
+    row = next(ln for ln in md.splitlines() if ln.startswith("| eu-west-1"))
     assert row.count(" | ") == 1  # the pipe in the cell did not add a column
 
 
