@@ -2,7 +2,7 @@
 
 The fixtures use the same launchers as ``imgpub sandbox``, so the tests exercise exactly
 what users rehearse with. A service that is not installed skips its tests locally, but
-fails them under ``IMGPUB_REQUIRE_SERVICES=1`` (CI), so a missing install step can never
+fails them in CI (``CI=true`` or ``IMGPUB_REQUIRE_SERVICES=1``), so a missing install step can never
 turn the suite green by skipping.
 """
 
@@ -25,7 +25,9 @@ from imgpub.sandbox.services import (
     start_registry,
 )
 
-REQUIRE_SERVICES = os.environ.get("IMGPUB_REQUIRE_SERVICES") == "1"
+REQUIRE_SERVICES = (
+    os.environ.get("IMGPUB_REQUIRE_SERVICES") == "1" or os.environ.get("CI", "").lower() == "true"
+)
 
 
 def _unavailable(exc: ServiceUnavailable) -> None:
