@@ -1,0 +1,391 @@
+"""A WSGI middleware that makes moto's EC2 behave like the real one where imgpub depends on it.
+
+moto answers most AMI calls well, but some that mirror-ami and build-ami rely on are
+missing (image block public access, image deprecation) or too kind to be a useful
+rehearsal (copies are ``available`` at once, client tokens are ignored, no throttling, no
+region failures, 38 regions in every partition). This middleware sits in front of moto's
+``DomainDispatcherApplication`` and, for EC2 Query API requests only:
+
+* answers Get/Enable/DisableImageBlockPublicAccess and refuses public launch permission
+  while a region is blocked, with EC2's ``OperationNotPermitted``;
+* answers Enable/DisableImageDeprecation with EC2's validations, and shows
+  ``DeprecationTime`` in DescribeImages;
+* makes CopyImage ``ClientToken`` idempotent, and copies optionally ``pending`` for a while;
+* answers DescribeRegions with the account's enabled regions of the ``aws`` partition;
+* translates ModifySnapshotAttribute's structured ``CreateVolumePermission`` (which moto
+  silently ignores) into the flat form moto implements;
+* injects throttling and per-region failures, and counts calls — all off by default.
+
+Requests for other services (SSM, STS, EBS, ECR) pass through untouched, only counted.
+The control endpoint (:mod:`imgpub.sandbox.control`) is served from the same port.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from imgpub.sandbox import ec2_backend
+from imgpub.sandbox.control import CONTROL_PREFIX, handle_control
+from imgpub.sandbox.ec2_config import error_message, error_status
+from imgpub.sandbox.ec2_protocol import (
+    Ec2Error,
+    Environ,
+    Reply,
+    SigningScope,
+    StartResponse,
+    WsgiApp,
+    call_app,
+    error_reply,
+    filters,
+    form_params,
+    indexed_structs,
+    indexed_values,
+    is_true,
+    read_body,
+    signing_scope,
+    success_reply,
+    with_body,
+)
+from imgpub.sandbox.ec2_regions import describe_regions_xml, partition_regions
+from imgpub.sandbox.ec2_state import Ec2State, TokenRecord
+
+BLOCKED_PUBLIC_SHARE_MESSAGE = (
+    "You can\u2019t publicly share this image because block public access for AMIs is enabled "
+    "for this account. To publicly share the image, you must call the "
+    "DisableImageBlockPublicAccess API."
+)
+BLOCK_STATE = "block-new-sharing"
+UNBLOCKED_STATE = "unblocked"
+MAX_DEPRECATION = timedelta(days=3652)  # "at most 10 years"
+MAX_PUBLIC_DEPRECATION = timedelta(days=730)  # public AMIs: 2 years from creation
+_IMAGE_ID = re.compile(r"<imageId>(ami-[0-9a-zA-Z]+)</imageId>")
+# Parameters that do not make two CopyImage requests different.
+_NOT_IN_FINGERPRINT = frozenset({"Action", "Version", "ClientToken"})
+
+
+@dataclass(frozen=True)
+class Ec2Call:
+    """One EC2 Query API request, parsed once."""
+
+    environ: Environ
+    scope: SigningScope
+    account: str
+    action: str
+    params: dict[str, str]
+
+    @property
+    def region(self) -> str:
+        """The region the request was signed for (and that moto serves it in)."""
+        return self.scope.region
+
+
+class Ec2Extras:
+    """The middleware. ``app`` is moto's WSGI application; ``state`` is shared with control."""
+
+    def __init__(self, app: WsgiApp, state: Ec2State | None = None) -> None:
+        self.app = app
+        self.state = state or Ec2State()
+        self._universe = partition_regions()
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO", ""))
+        if path.startswith(CONTROL_PREFIX):
+            return handle_control(environ, self.state, self.app).send(start_response)
+        if path.startswith("/moto-api/reset"):
+            reset_reply = call_app(self.app, environ)
+            self.state.forget_resources()
+            return reset_reply.send(start_response)
+        scope = signing_scope(environ)
+        if scope is None or scope.service != "ec2":
+            if scope is not None:
+                self.state.record_other(scope.service)
+            return self.app(environ, start_response)
+        body = read_body(environ)
+        params = form_params(environ, body)
+        action = params.get("Action")
+        if not action:
+            return self.app(environ, start_response)
+        call = Ec2Call(
+            environ=environ,
+            scope=scope,
+            account=ec2_backend.account_for(scope.access_key),
+            action=action,
+            params=params,
+        )
+        reply: Reply | None
+        try:
+            reply = self._handle(call)
+        except Ec2Error as error:
+            reply = error_reply(error)
+        if reply is None:
+            return self.app(environ, start_response)
+        return reply.send(start_response)
+
+    # --- the common path -----------------------------------------------------------
+
+    def _handle(self, call: Ec2Call) -> Reply | None:
+        """Count, settle pending copies, inject faults, then answer or pass to moto."""
+        self._settle_pending()
+        self.state.record_call(call.action, call.region)
+        self.state.record_images(call.region, _named_images(call.params))
+        source_region = call.params.get("SourceRegion")
+        if source_region and call.params.get("SourceImageId"):
+            self.state.record_images(source_region, [call.params["SourceImageId"]])
+        config = self.state.config
+        if config.reject_disabled_regions and call.region not in self.state.enabled_regions():
+            raise Ec2Error("AuthFailure", error_message("AuthFailure"), error_status("AuthFailure"))
+        failure = self.state.injected_failure(call.region)
+        if failure is not None:
+            raise Ec2Error(failure, error_message(failure), error_status(failure))
+        if self.state.should_throttle():
+            raise Ec2Error("RequestLimitExceeded", error_message("RequestLimitExceeded"), 503)
+        handler = _HANDLERS.get(call.action)
+        return None if handler is None else handler(self, call)
+
+    def _settle_pending(self) -> None:
+        """Turn copies whose latency is over ``available``; lazily, before each EC2 call.
+
+        State can only be observed through a request, so flipping it at request time is
+        indistinguishable from a timer and needs no thread.
+        """
+        for account, region, image_id in self.state.take_due():
+            ec2_backend.set_image_state(account, region, image_id, "available")
+
+    def _forward(self, call: Ec2Call, params: dict[str, str] | None = None) -> Reply:
+        environ = call.environ if params is None else with_body(call.environ, params)
+        return call_app(self.app, environ)
+
+    # --- image block public access -------------------------------------------------
+
+    def get_image_bpa(self, call: Ec2Call) -> Reply:
+        _dry_run(call)
+        state = BLOCK_STATE if self.state.is_blocked(call.region) else UNBLOCKED_STATE
+        return success_reply(
+            call.action, [("imageBlockPublicAccessState", state), ("managedBy", "account")]
+        )
+
+    def enable_image_bpa(self, call: Ec2Call) -> Reply:
+        wanted = _required(call, "ImageBlockPublicAccessState")
+        if wanted != BLOCK_STATE:
+            raise Ec2Error(
+                "InvalidParameterValue",
+                f"Value ({wanted}) for parameter ImageBlockPublicAccessState is invalid. "
+                f"Valid value: {BLOCK_STATE}.",
+            )
+        _dry_run(call)
+        self.state.set_blocked(call.region, True)
+        return success_reply(call.action, [("imageBlockPublicAccessState", BLOCK_STATE)])
+
+    def disable_image_bpa(self, call: Ec2Call) -> Reply:
+        _dry_run(call)
+        self.state.set_blocked(call.region, False)
+        return success_reply(call.action, [("imageBlockPublicAccessState", UNBLOCKED_STATE)])
+
+    def modify_image_attribute(self, call: Ec2Call) -> Reply | None:
+        if self.state.is_blocked(call.region) and _adds_public(call.params):
+            raise Ec2Error("OperationNotPermitted", BLOCKED_PUBLIC_SHARE_MESSAGE)
+        return None
+
+    # --- deprecation ---------------------------------------------------------------
+
+    def enable_image_deprecation(self, call: Ec2Call) -> Reply:
+        image = self._image(call)
+        raw = _required(call, "DeprecateAt")
+        when = _parse_timestamp(raw)
+        now = datetime.now(UTC)
+        if when < now:
+            raise Ec2Error(
+                "InvalidParameterValue",
+                f"The deprecation time ({raw}) must be in the future.",
+            )
+        if when > now + MAX_DEPRECATION:
+            raise Ec2Error(
+                "InvalidParameterValue",
+                f"The deprecation time ({raw}) can't be more than 10 years in the future.",
+            )
+        created = getattr(image, "creation_date", None)
+        if getattr(image, "is_public", False) and isinstance(created, datetime):
+            created_utc = created if created.tzinfo else created.replace(tzinfo=UTC)
+            if when > created_utc + MAX_PUBLIC_DEPRECATION:
+                raise Ec2Error(
+                    "InvalidParameterValue",
+                    f"The deprecation time ({raw}) of a public image can't be more than "
+                    "2 years after its creation.",
+                )
+        _dry_run(call)
+        ec2_backend.set_deprecation_time(
+            call.account, call.region, image.id, _format_timestamp(_round_to_minute(when))
+        )
+        return success_reply(call.action, [("return", "true")])
+
+    def disable_image_deprecation(self, call: Ec2Call) -> Reply:
+        image = self._image(call)
+        _dry_run(call)
+        ec2_backend.set_deprecation_time(call.account, call.region, image.id, None)
+        return success_reply(call.action, [("return", "true")])
+
+    def _image(self, call: Ec2Call) -> Any:
+        image_id = _required(call, "ImageId")
+        if not image_id.startswith("ami-"):
+            raise Ec2Error("InvalidAMIID.Malformed", f'Invalid id: "{image_id}"')
+        image = ec2_backend.find_image(call.account, call.region, image_id)
+        if image is None:
+            raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{image_id}]' does not exist")
+        return image
+
+    # --- copies, registrations -----------------------------------------------------
+
+    def copy_image(self, call: Ec2Call) -> Reply:
+        token = call.params.get("ClientToken")
+        if not token:
+            return self._copy(call)
+        key = (call.account, call.region, token)
+        fingerprint = tuple(
+            sorted((k, v) for k, v in call.params.items() if k not in _NOT_IN_FINGERPRINT)
+        )
+        with self.state.token_lock(key):
+            record = self.state.token(key)
+            if record is not None:
+                if record.fingerprint != fingerprint:
+                    raise Ec2Error(
+                        "IdempotentParameterMismatch",
+                        f"The client token '{token}' was already used for a request "
+                        "with different parameters.",
+                    )
+                return success_reply(call.action, [("imageId", record.image_id)])
+            reply = self._copy(call)
+            image_id = _created_image(reply)
+            if image_id is not None:
+                self.state.remember_token(key, TokenRecord(fingerprint, image_id))
+            return reply
+
+    def _copy(self, call: Ec2Call) -> Reply:
+        reply = self._forward(call)
+        image_id = _created_image(reply)
+        if image_id is not None:
+            self.state.record_images(call.region, [image_id])
+            latency = self.state.config.copy_pending_seconds
+            if latency > 0 and ec2_backend.set_image_state(
+                call.account, call.region, image_id, "pending"
+            ):
+                self.state.add_pending((call.account, call.region, image_id), latency)
+        return reply
+
+    def register_image(self, call: Ec2Call) -> Reply:
+        reply = self._forward(call)
+        image_id = _created_image(reply)
+        if image_id is not None:
+            self.state.record_images(call.region, [image_id])
+        return reply
+
+    # --- regions, snapshots --------------------------------------------------------
+
+    def describe_regions(self, call: Ec2Call) -> Reply:
+        _dry_run(call)
+        fragment = describe_regions_xml(call.params, self.state.enabled_regions(), self._universe)
+        return success_reply(call.action, raw_xml=fragment)
+
+    def modify_snapshot_attribute(self, call: Ec2Call) -> Reply | None:
+        """Replay ``CreateVolumePermission={"Add"/"Remove": …}`` as moto's flat form."""
+        prefix = "CreateVolumePermission"
+        adds = indexed_structs(call.params, f"{prefix}.Add")
+        removes = indexed_structs(call.params, f"{prefix}.Remove")
+        if not adds and not removes:
+            return None
+        base = {k: v for k, v in call.params.items() if not k.startswith(prefix + ".")}
+        base["Attribute"] = "createVolumePermission"
+        reply: Reply | None = None
+        for operation, items in (("add", adds), ("remove", removes)):
+            if not items:
+                continue
+            flat = dict(base, OperationType=operation)
+            users = [item["UserId"] for item in items if "UserId" in item]
+            groups = [item["Group"] for item in items if "Group" in item]
+            flat.update({f"UserId.{i}": user for i, user in enumerate(users, 1)})
+            flat.update({f"UserGroup.{i}": group for i, group in enumerate(groups, 1)})
+            reply = self._forward(call, flat)
+            if reply.status != 200:
+                return reply
+        return reply
+
+
+_HANDLERS: dict[str, Callable[[Ec2Extras, Ec2Call], Reply | None]] = {
+    "GetImageBlockPublicAccessState": Ec2Extras.get_image_bpa,
+    "EnableImageBlockPublicAccess": Ec2Extras.enable_image_bpa,
+    "DisableImageBlockPublicAccess": Ec2Extras.disable_image_bpa,
+    "ModifyImageAttribute": Ec2Extras.modify_image_attribute,
+    "EnableImageDeprecation": Ec2Extras.enable_image_deprecation,
+    "DisableImageDeprecation": Ec2Extras.disable_image_deprecation,
+    "CopyImage": Ec2Extras.copy_image,
+    "RegisterImage": Ec2Extras.register_image,
+    "CreateImage": Ec2Extras.register_image,
+    "DescribeRegions": Ec2Extras.describe_regions,
+    "ModifySnapshotAttribute": Ec2Extras.modify_snapshot_attribute,
+}
+
+
+def _required(call: Ec2Call, name: str) -> str:
+    value = call.params.get(name)
+    if not value:
+        raise Ec2Error("MissingParameter", f"The request must contain the parameter {name}")
+    return value
+
+
+def _dry_run(call: Ec2Call) -> None:
+    """EC2's DryRun answer, for the calls answered here (moto handles its own)."""
+    if is_true(call.params.get("DryRun")):
+        raise Ec2Error(
+            "DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412
+        )
+
+
+def _adds_public(params: dict[str, str]) -> bool:
+    """Does a ModifyImageAttribute add ``Group=all``, in the structured or the flat form?"""
+    structured = indexed_structs(params, "LaunchPermission.Add")
+    if any(item.get("Group") == "all" for item in structured):
+        return True
+    flat_add = params.get("OperationType", "").lower() == "add"
+    return flat_add and "all" in indexed_values(params, "UserGroup")
+
+
+def _named_images(params: dict[str, str]) -> list[str]:
+    """AMI IDs a request names (for the distinct-images statistic)."""
+    named = [params.get("ImageId", "")]
+    named += indexed_values(params, "ImageId")
+    named += indexed_values(params, "ResourceId")
+    named += filters(params).get("image-id", [])
+    return [image for image in named if image.startswith("ami-")]
+
+
+def _created_image(reply: Reply) -> str | None:
+    if reply.status != 200:
+        return None
+    match = _IMAGE_ID.search(reply.body.decode("utf-8", "replace"))
+    return match.group(1) if match else None
+
+
+def _parse_timestamp(raw: str) -> datetime:
+    """EC2 accepts ISO 8601 (``2027-01-01T00:00:00Z``, with or without fractions)."""
+    try:
+        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise Ec2Error(
+            "InvalidParameterValue",
+            f"Value ({raw}) for parameter DeprecateAt is invalid. Expected an ISO 8601 time.",
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _round_to_minute(when: datetime) -> datetime:
+    """EC2 rounds the seconds of a deprecation time to the nearest minute."""
+    floor = when.astimezone(UTC).replace(second=0, microsecond=0)
+    return floor + timedelta(minutes=1) if when.second >= 30 else floor
+
+
+def _format_timestamp(when: datetime) -> str:
+    """DescribeImages shows ``DeprecationTime`` as ``2027-01-01T00:00:00.000Z``."""
+    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
