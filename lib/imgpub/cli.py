@@ -238,17 +238,17 @@ def _sandbox_serve(args: argparse.Namespace, gha: Gha) -> int:
     from imgpub.sandbox import Sandbox
 
     _install_signal_exit()
-    with Sandbox(_parse_services(args.services)) as sandbox:
-        for name, where in sandbox.describe():
-            gha.info(f"# {name}: {where}")
-        for key, value in sandbox.env.items():
-            print(f"export {key}={shlex.quote(value)}", flush=True)
-        gha.info("# sandbox running; press Ctrl-C to stop")
-        try:
+    try:
+        with Sandbox(_parse_services(args.services)) as sandbox:
+            for name, where in sandbox.describe():
+                gha.info(f"# {name}: {where}")
+            for key, value in sandbox.env.items():
+                print(f"export {key}={shlex.quote(value)}", flush=True)
+            gha.info("# sandbox running; press Ctrl-C to stop")
             while True:
                 time.sleep(3600)
-        except KeyboardInterrupt:
-            return 0
+    except KeyboardInterrupt:  # Ctrl-C is how serve is meant to end
+        return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

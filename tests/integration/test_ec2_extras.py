@@ -22,6 +22,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
 from imgpub.sandbox.control import Ec2Control, Ec2ControlError
 from imgpub.sandbox.ec2_regions import DEFAULT_ENABLED_REGIONS
 

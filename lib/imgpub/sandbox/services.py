@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import os
 import shutil
 import signal
@@ -318,7 +319,30 @@ def start_fake_arm(workdir: Path, timeout: float = 20.0) -> RunningService:
     """The fake Azure Resource Manager (Compute Gallery); no emulator exists for it."""
     port_file = workdir / "arm.port"
     port_file.unlink(missing_ok=True)
-    argv = [sys.executable, "-m", "imgpub.sandbox.fake_arm", "--port-file", str(port_file)]
+    seed = workdir / "arm-seed.json"
+    # The galleries a release publishes to exist before the first release; definitions do
+    # not, so a rehearsal shows what `create-definitions` would create.
+    seed.write_text(
+        json.dumps(
+            {
+                "galleries": [
+                    {"resource_group": "rg-alma-images", "name": name, "location": "eastus"}
+                    for name in ("almalinux_ci", "almalinux")
+                ]
+            }
+        )
+    )
+    argv = [
+        sys.executable,
+        "-m",
+        "imgpub.sandbox.fake_arm",
+        "--port-file",
+        str(port_file),
+        "--subscription",
+        SANDBOX_SUBSCRIPTION,
+        "--seed",
+        str(seed),
+    ]
     svc = spawn("fake-arm", argv, workdir)
     wait_until(read_port_file(port_file), svc, timeout, "port file")
     endpoint = f"http://{_host_port(port_file)}"

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+
 from imgpub.cli import STAGE_MODULES, available_stages, build_parser, main
 from imgpub.inputs import COMMON_INPUTS
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from imgpub.gha import MAX_SUMMARY_BYTES, Gha, OutputError, Summary, escape_md
 
+from imgpub.gha import MAX_SUMMARY_BYTES, Gha, OutputError, Summary, escape_md
 from tests.harness.commands import CommandLog
 from tests.harness.filecommands import parse_key_values
 

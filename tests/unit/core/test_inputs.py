@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from imgpub.errors import InputError
 from imgpub.inputs import InputReader, InputSpec
 

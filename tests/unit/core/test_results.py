@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from imgpub.errors import ConfigError
 from imgpub.results import ResultsDocument, Section, Target, default_results_path
 
