@@ -1,0 +1,1 @@
+"""Contract tests: rules every action.yml, workflow and the Dockerfile must keep."""

@@ -1,0 +1,284 @@
+"""Contract rules over action.yml files, workflows and the Dockerfile, as plain functions.
+
+Each ``check_*`` returns a list of human-readable problems (empty = fine), so the contract
+tests can assert "no problems" over the real files and "this problem" over the deliberately
+bad fixtures in ``bad/``. The external linters (check-jsonschema, zizmor, hadolint) run as
+subprocesses from the project's venv, always offline.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+KEBAB = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+SHA_PIN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(?:/[^@\s]+)?@[0-9a-f]{40}$")
+USES_LINE = re.compile(r"""^\s*(?:-\s+)?uses:\s*(['"]?)(?P<ref>[^'"\s#]+)\1\s*(?P<comment>#.*)?$""")
+VERSION_COMMENT = re.compile(r"^#\s*v\d+(?:\.\d+)*\S*")
+SEVERITIES = ("informational", "low", "medium", "high")
+
+
+# --- discovery ---------------------------------------------------------------------------
+
+
+def action_files() -> list[Path]:
+    """Every stage action (``actions/<name>/action.yml``), skipping ``_shared`` and friends."""
+    return sorted(
+        p
+        for p in (REPO / "actions").glob("*/action.y*ml")
+        if not p.parent.name.startswith(("_", "."))
+    )
+
+
+def sample_action() -> Path:
+    """The harness's sample action: always checked, so the contract run is never empty."""
+    return REPO / "tests" / "harness" / "sample_action" / "action.yml"
+
+
+def workflow_files() -> list[Path]:
+    """GitHub workflows and the example caller workflows."""
+    found = [
+        *(REPO / ".github" / "workflows").glob("*.y*ml"),
+        *(REPO / "workflows-examples").glob("**/*.y*ml"),
+    ]
+    return sorted(p for p in found if p.is_file())
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    """YAML as a dict; the ``on`` key YAML 1.1 turns into ``True`` is given back its name."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        return {}
+    if True in data and "on" not in data:
+        data["on"] = data.pop(True)
+    return data
+
+
+def rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+# --- rules over parsed YAML ----------------------------------------------------------------
+
+
+def check_action_metadata(action: dict[str, Any]) -> list[str]:
+    """name/description present; inputs and outputs described, kebab-case, typed right."""
+    problems = []
+    for key in ("name", "description"):
+        if not str(action.get(key) or "").strip():
+            problems.append(f"missing top-level {key}")
+    using = (action.get("runs") or {}).get("using")
+    for input_id, spec in (action.get("inputs") or {}).items():
+        spec = spec or {}
+        if not KEBAB.match(str(input_id)):
+            problems.append(f"input {input_id!r} is not kebab-case")
+        if not str(spec.get("description") or "").strip():
+            problems.append(f"input {input_id!r} has no description")
+        if "default" in spec:
+            default = spec["default"]
+            if isinstance(default, bool):
+                problems.append(
+                    f"input {input_id!r} default is a YAML boolean; write '{str(default).lower()}'"
+                )
+            elif not isinstance(default, str):
+                problems.append(f"input {input_id!r} default must be a string, got {default!r}")
+            elif default.lower() in ("true", "false") and default not in ("true", "false"):
+                problems.append(f"input {input_id!r} default {default!r}: write 'true' or 'false'")
+        if "required" in spec and not isinstance(spec["required"], bool):
+            problems.append(f"input {input_id!r} required must be a boolean")
+    for output_id, spec in (action.get("outputs") or {}).items():
+        spec = spec or {}
+        if not KEBAB.match(str(output_id)):
+            problems.append(f"output {output_id!r} is not kebab-case")
+        if not str(spec.get("description") or "").strip():
+            problems.append(f"output {output_id!r} has no description")
+        if using == "composite" and not str(spec.get("value") or "").strip():
+            problems.append(f"output {output_id!r} has no value: (composite outputs need one)")
+    return problems
+
+
+def _steps(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], str | None]]:
+    """(where, step, default shell) for every step of an action or a workflow."""
+    if "runs" in doc:
+        for i, step in enumerate((doc.get("runs") or {}).get("steps") or []):
+            yield f"step {i}", step or {}, None
+        return
+    wf_shell = ((doc.get("defaults") or {}).get("run") or {}).get("shell")
+    for job_id, job in (doc.get("jobs") or {}).items():
+        job = job or {}
+        shell = ((job.get("defaults") or {}).get("run") or {}).get("shell") or wf_shell
+        for i, step in enumerate(job.get("steps") or []):
+            yield f"job {job_id} step {i}", step or {}, shell
+
+
+def check_run_steps(doc: dict[str, Any]) -> list[str]:
+    """Every run step names a shell (or inherits defaults.run.shell); no ``${{`` in a body."""
+    problems = []
+    for where, step, default_shell in _steps(doc):
+        if "run" not in step:
+            continue
+        if "shell" not in step and not default_shell:
+            problems.append(f"{where}: run step has no shell")
+        if "${{" in str(step["run"]):
+            problems.append(
+                f"{where}: '${{{{' in a run body is template injection; pass it through env:"
+            )
+        if "id" in step and not KEBAB.match(str(step["id"])):
+            problems.append(f"{where}: step id {step['id']!r} is not kebab-case")
+    return problems
+
+
+def _all_uses(doc: dict[str, Any]) -> list[str]:
+    found = [str(step["uses"]) for _, step, _ in _steps(doc) if "uses" in step]
+    for job in (doc.get("jobs") or {}).values():
+        if isinstance(job, dict) and "uses" in job:
+            found.append(str(job["uses"]))
+    return found
+
+
+def check_pins(path: Path, doc: dict[str, Any] | None = None) -> list[str]:
+    """Every remote ``uses:`` is ``owner/repo[/path]@<40-hex>  # vX.Y.Z``; ``./local`` is fine.
+
+    Checked on the text, because the version comment is invisible to a YAML parser; the
+    parsed document is used to make sure no ``uses:`` escaped the line scan (flow style).
+    """
+    doc = load_yaml(path) if doc is None else doc
+    problems = []
+    seen: set[str] = set()
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        m = USES_LINE.match(line)
+        if not m:
+            continue
+        ref, comment = m.group("ref"), (m.group("comment") or "").strip()
+        seen.add(ref)
+        if ref.startswith("./"):
+            continue
+        if ref.startswith("docker://"):
+            if "@sha256:" not in ref:
+                problems.append(f"line {lineno}: {ref} is not pinned by digest")
+            continue
+        if not SHA_PIN.match(ref):
+            problems.append(f"line {lineno}: {ref} is not pinned to a full 40-hex commit SHA")
+        elif not VERSION_COMMENT.match(comment):
+            problems.append(f"line {lineno}: {ref} has no '# vX.Y.Z' version comment")
+    for ref in _all_uses(doc):
+        if ref not in seen:
+            problems.append(f"uses: {ref} is not on a line of its own; cannot check its pin")
+    return problems
+
+
+def check_workflow(doc: dict[str, Any]) -> list[str]:
+    """Top-level permissions; timeout-minutes on every job that runs steps; kebab ids."""
+    problems = []
+    if "permissions" not in doc:
+        problems.append("no top-level permissions: (write permissions: {} or contents: read)")
+    on = doc.get("on")
+    triggers = on if isinstance(on, dict) else {}
+    for trigger in ("workflow_dispatch", "workflow_call"):
+        for input_id in (triggers.get(trigger) or {}).get("inputs") or {}:
+            if not KEBAB.match(str(input_id)):
+                problems.append(f"{trigger} input {input_id!r} is not kebab-case")
+    for job_id, job in (doc.get("jobs") or {}).items():
+        job = job or {}
+        if not KEBAB.match(str(job_id)):
+            problems.append(f"job id {job_id!r} is not kebab-case")
+        if "uses" not in job and "timeout-minutes" not in job:
+            problems.append(f"job {job_id!r} has no timeout-minutes")
+    return problems
+
+
+# --- external linters ----------------------------------------------------------------------
+
+
+def _run(argv: list[str], cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+
+
+def check_schema(path: Path, *schemas: str) -> list[str]:
+    """check-jsonschema with the bundled (offline) vendor schemas."""
+    problems = []
+    for schema in schemas:
+        proc = _run([str(BIN / "check-jsonschema"), "--builtin-schema", schema, str(path)])
+        if proc.returncode != 0:
+            problems.append(f"{schema}: {(proc.stdout + proc.stderr).strip()}")
+    return problems
+
+
+def check_zizmor(path: Path, min_severity: str = "medium") -> list[str]:
+    """zizmor offline on one file; a file zizmor cannot load is a problem, not a pass.
+
+    Given a directory zizmor silently skips files that fail its schema; given one file it
+    says "no audit was performed" and exits 3. ``--strict-collection`` plus the explicit
+    file makes both cases a failure here.
+    """
+    proc = _run(
+        [
+            str(BIN / "zizmor"),
+            "--offline",
+            "--strict-collection",
+            "--no-progress",
+            "--format",
+            "json",
+            "--min-severity",
+            min_severity,
+            str(path),
+        ]
+    )
+    text = proc.stdout.strip()
+    if "no audit was performed" in proc.stderr or not text.startswith("["):
+        return [f"zizmor could not audit {rel(path)} (rc {proc.returncode}): {proc.stderr.strip()}"]
+    findings = json.loads(text)
+    problems = []
+    for f in findings:
+        severity = str(f.get("determinations", {}).get("severity", "")).lower()
+        if severity in SEVERITIES and SEVERITIES.index(severity) < SEVERITIES.index(min_severity):
+            continue
+        problems.append(f"zizmor {f.get('ident')} ({severity}): {f.get('desc')}")
+    if proc.returncode != 0 and not findings:
+        problems.append(f"zizmor exited {proc.returncode}: {proc.stderr.strip()}")
+    return problems
+
+
+def check_hadolint(path: Path) -> list[str]:
+    """hadolint with the repo's .hadolint.yaml (found from the working directory)."""
+    proc = _run([str(BIN / "hadolint"), "--no-color", str(path)])
+    if proc.returncode != 0:
+        return [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    return []
+
+
+def check_action(path: Path) -> list[str]:
+    """Every rule for an action.yml, linters included."""
+    doc = load_yaml(path)
+    return (
+        check_schema(path, "vendor.github-actions")
+        + check_action_metadata(doc)
+        + check_run_steps(doc)
+        + check_pins(path, doc)
+        + check_zizmor(path)
+    )
+
+
+def check_workflow_file(path: Path) -> list[str]:
+    """Every rule for a workflow file, linters included."""
+    doc = load_yaml(path)
+    return (
+        check_schema(path, "vendor.github-workflows", "custom.github-workflows-require-timeout")
+        + check_workflow(doc)
+        + check_run_steps(doc)
+        + check_pins(path, doc)
+        + check_zizmor(path)
+    )

@@ -1,0 +1,99 @@
+"""Workflows (ours and the examples), the Dockerfile and the repo's lint configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .checks import (
+    REPO,
+    action_files,
+    check_hadolint,
+    check_pins,
+    check_run_steps,
+    check_schema,
+    check_workflow,
+    check_zizmor,
+    load_yaml,
+    rel,
+    sample_action,
+    workflow_files,
+)
+
+WORKFLOWS = workflow_files()
+IDS = [rel(p) for p in WORKFLOWS]
+
+
+def test_ci_workflow_is_checked() -> None:
+    assert REPO / ".github" / "workflows" / "ci.yml" in WORKFLOWS
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_schema(path: Path) -> None:
+    assert (
+        check_schema(path, "vendor.github-workflows", "custom.github-workflows-require-timeout")
+        == []
+    )
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_workflow_rules(path: Path) -> None:
+    doc = load_yaml(path)
+    assert check_workflow(doc) + check_run_steps(doc) == []
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_pins(path: Path) -> None:
+    assert check_pins(path) == []
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_zizmor(path: Path) -> None:
+    assert check_zizmor(path) == []
+
+
+def test_ci_workflow_least_privilege() -> None:
+    doc = load_yaml(REPO / ".github" / "workflows" / "ci.yml")
+    assert doc["permissions"] == {"contents": "read"}
+    for job in doc["jobs"].values():
+        assert "permissions" not in job or job["permissions"] == {"contents": "read"}
+        checkouts = [
+            s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/checkout@")
+        ]
+        assert all(s["with"]["persist-credentials"] is False for s in checkouts)
+
+
+def test_dependabot_config() -> None:
+    path = REPO / ".github" / "dependabot.yml"
+    assert check_schema(path, "vendor.dependabot") == []
+    assert check_zizmor(path) == []
+    ecosystems = {u["package-ecosystem"] for u in load_yaml(path)["updates"]}
+    assert {"github-actions", "pip"} <= ecosystems
+
+
+def test_dockerfile_hadolint_clean() -> None:
+    assert check_hadolint(REPO / "action-common.Dockerfile") == []
+
+
+def test_dockerfile_follows_github_docker_action_rules() -> None:
+    """No USER (must run as root), no WORKDIR (the workspace is mounted), exec ENTRYPOINT."""
+    lines = [
+        line.split()[0].upper()
+        for line in (REPO / "action-common.Dockerfile").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#") and not line.startswith(" ")
+    ]
+    assert "USER" not in lines and "WORKDIR" not in lines
+    text = (REPO / "action-common.Dockerfile").read_text(encoding="utf-8")
+    assert 'ENTRYPOINT ["/usr/local/bin/imgpub"]' in text
+
+
+def test_yamllint_clean() -> None:
+    yamllint = pytest.importorskip("yamllint.cli", reason="yamllint not installed")
+    files = [
+        str(p)
+        for p in (*WORKFLOWS, *action_files(), sample_action(), REPO / ".github" / "dependabot.yml")
+    ]
+    with pytest.raises(SystemExit) as exit_:
+        yamllint.run(["--strict", "-c", str(REPO / ".yamllint.yml"), *files])
+    assert exit_.value.code == 0
