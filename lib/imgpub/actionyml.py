@@ -1,0 +1,147 @@
+"""Render ``actions/<stage>/action.yml`` from the stage's own input and output declarations.
+
+The stage module is the single source of truth for names, descriptions and defaults; the
+action file is generated from it (``python -m imgpub.actionyml --write``) and a contract
+test fails when a committed file differs from what this renders. So the action, the CLI
+flags and the README tables can never drift apart — the lesson of codeql-action's
+generated checks, without a second language.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from imgpub.inputs import COMMON_INPUTS, COMMON_OUTPUTS
+from imgpub.stage import StageModule
+
+SETUP_PYTHON = "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97"
+SETUP_PYTHON_VERSION = "v7.0.0"
+PYTHON_VERSION = "3.12"
+
+
+@dataclass(frozen=True)
+class ActionMeta:
+    """What the action file needs beyond the stage's inputs: extras and Marketplace looks."""
+
+    extras: str
+    icon: str
+    color: str
+
+
+ACTION_META: dict[str, ActionMeta] = {
+    "build-ami": ActionMeta("aws", "box", "orange"),
+    "mirror-ami": ActionMeta("aws", "copy", "orange"),
+    "marketplace-changeset": ActionMeta("aws", "shopping-cart", "orange"),
+    "azure-gallery": ActionMeta("azure", "upload-cloud", "blue"),
+    "ecr-mirror": ActionMeta("aws,oci", "layers", "orange"),
+    "wiki-pr": ActionMeta("github", "git-pull-request", "gray-dark"),
+}
+
+
+def env_name(input_name: str) -> str:
+    return "INPUT_" + input_name.upper().replace("-", "_")
+
+
+def render(module: StageModule) -> str:
+    """The action.yml text for one stage."""
+    meta = ACTION_META[module.NAME]
+    inputs: dict[str, Any] = {}
+    for spec in (*module.INPUTS, *COMMON_INPUTS):
+        entry: dict[str, Any] = {"description": " ".join(spec.description.split())}
+        entry["required"] = spec.required
+        if not spec.required:
+            entry["default"] = spec.default if spec.default is not None else ""
+        inputs[spec.name] = entry
+    outputs = {
+        out.name: {
+            "description": " ".join(out.description.split()),
+            "value": f"${{{{ steps.run.outputs.{out.name} }}}}",
+        }
+        for out in (*module.OUTPUTS, *COMMON_OUTPUTS)
+    }
+    run_env: dict[str, str] = {"IMGPUB_VENV": "${{ steps.install.outputs.venv }}"}
+    for spec in (*module.INPUTS, *COMMON_INPUTS):
+        run_env[env_name(spec.name)] = f"${{{{ inputs.{spec.name} }}}}"
+    doc: dict[str, Any] = {
+        "name": f"imgpub {module.NAME}",
+        "description": " ".join(module.HELP.split()),
+        "author": "imgpub maintainers",
+        "branding": {"icon": meta.icon, "color": meta.color},
+        "inputs": inputs,
+        "outputs": outputs,
+        "runs": {
+            "using": "composite",
+            "steps": [
+                {
+                    "name": "Set up Python",
+                    "id": "setup-python",
+                    "uses": SETUP_PYTHON,
+                    "with": {"python-version": PYTHON_VERSION, "update-environment": False},
+                },
+                {
+                    "name": "Install imgpub",
+                    "id": "install",
+                    "shell": "bash",
+                    "env": {
+                        "IMGPUB_PYTHON": "${{ steps.setup-python.outputs.python-path }}",
+                        "IMGPUB_EXTRAS": meta.extras,
+                    },
+                    "run": 'bash "$GITHUB_ACTION_PATH/../_shared/install.sh"',
+                },
+                {
+                    "name": f"Run imgpub {module.NAME}",
+                    "id": "run",
+                    "shell": "bash",
+                    "env": run_env,
+                    "run": f'"$IMGPUB_VENV/bin/imgpub" {module.NAME}',
+                },
+            ],
+        },
+    }
+    body = yaml.safe_dump(doc, sort_keys=False, width=100, allow_unicode=True)
+    pinned = f"uses: {SETUP_PYTHON}"
+    body = body.replace(pinned + "\n", f"{pinned} # {SETUP_PYTHON_VERSION}\n")
+    header = (
+        f"# Generated from lib/imgpub/stages/{module.NAME.replace('-', '_')}.py by\n"
+        "# `python -m imgpub.actionyml --write`; edit the stage's INPUTS/OUTPUTS, not this file.\n"
+    )
+    return header + body
+
+
+def action_path(root: Path, name: str) -> Path:
+    return root / "actions" / name / "action.yml"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from imgpub.cli import available_stages
+
+    parser = argparse.ArgumentParser(description="Generate actions/<stage>/action.yml files.")
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
+    parser.add_argument("--write", action="store_true", help="write the files (default: check)")
+    args = parser.parse_args(argv)
+    stale = []
+    for name, module in available_stages().items():
+        path = action_path(args.root, name)
+        text = render(module)
+        if path.exists() and path.read_text("utf-8") == text:
+            continue
+        if args.write:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, "utf-8")
+            print(f"wrote {path}")
+        else:
+            stale.append(str(path))
+    if stale:
+        print("stale (run python -m imgpub.actionyml --write): " + ", ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

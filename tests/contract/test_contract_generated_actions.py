@@ -1,0 +1,44 @@
+"""Each stage's action.yml is exactly what its stage module declares (no drift, no extras)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from imgpub.actionyml import action_path, env_name, render
+from imgpub.cli import available_stages
+from imgpub.inputs import COMMON_INPUTS, COMMON_OUTPUTS
+
+ROOT = Path(__file__).resolve().parents[2]
+STAGES = available_stages()
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_committed_action_is_the_generated_one(name):
+    path = action_path(ROOT, name)
+    assert path.exists(), f"{path} missing: run python -m imgpub.actionyml --write"
+    assert path.read_text("utf-8") == render(STAGES[name]), (
+        f"{path} is stale: run python -m imgpub.actionyml --write"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_every_input_reaches_the_cli_and_every_output_is_mapped(name):
+    module = STAGES[name]
+    doc = yaml.safe_load(render(module))
+    specs = (*module.INPUTS, *COMMON_INPUTS)
+    assert list(doc["inputs"]) == [s.name for s in specs]
+    run_step = doc["runs"]["steps"][-1]
+    assert run_step["run"] == f'"$IMGPUB_VENV/bin/imgpub" {name}'
+    for spec in specs:
+        assert run_step["env"][env_name(spec.name)] == f"${{{{ inputs.{spec.name} }}}}"
+        if not spec.required:
+            assert doc["inputs"][spec.name]["default"] == (spec.default or "")
+    assert list(doc["outputs"]) == [o.name for o in (*module.OUTPUTS, *COMMON_OUTPUTS)]
+
+
+def test_every_stage_has_an_action_folder_and_no_orphans():
+    folders = {p.parent.name for p in (ROOT / "actions").glob("*/action.yml")}
+    assert folders == set(STAGES), "action folders and stage modules differ"
