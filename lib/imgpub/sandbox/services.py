@@ -255,15 +255,13 @@ def start_azurite(
             LOOPBACK,
             "--blobPort",
             str(port),
-            "--location",
-            str(location),
             "--silent",
             "--loose",
             "--skipApiVersionCheck",
             "--disableTelemetry",
         ]
-        if in_memory:
-            argv.append("--inMemoryPersistence")
+        # Azurite refuses --location together with --inMemoryPersistence.
+        argv += ["--inMemoryPersistence"] if in_memory else ["--location", str(location)]
         svc = spawn("azurite", argv, workdir)
         endpoint = f"http://{LOOPBACK}:{port}/{AZURITE_ACCOUNT}"
         try:
