@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from imgpub.inputs import COMMON_INPUTS, COMMON_OUTPUTS
+from imgpub.inputs import COMMON_OUTPUTS, with_common_inputs
 from imgpub.stage import StageModule
 
 SETUP_PYTHON = "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97"
@@ -52,7 +52,7 @@ def render(module: StageModule) -> str:
     """The action.yml text for one stage."""
     meta = ACTION_META[module.NAME]
     inputs: dict[str, Any] = {}
-    for spec in (*module.INPUTS, *COMMON_INPUTS):
+    for spec in with_common_inputs(module.INPUTS):
         entry: dict[str, Any] = {"description": " ".join(spec.description.split())}
         entry["required"] = spec.required
         if not spec.required:
@@ -66,7 +66,7 @@ def render(module: StageModule) -> str:
         for out in (*module.OUTPUTS, *COMMON_OUTPUTS)
     }
     run_env: dict[str, str] = {"IMGPUB_VENV": "${{ steps.install.outputs.venv }}"}
-    for spec in (*module.INPUTS, *COMMON_INPUTS):
+    for spec in with_common_inputs(module.INPUTS):
         run_env[env_name(spec.name)] = f"${{{{ inputs.{spec.name} }}}}"
     doc: dict[str, Any] = {
         "name": f"imgpub {module.NAME}",

@@ -24,7 +24,7 @@ from typing import cast
 from imgpub import __version__
 from imgpub.errors import EXIT_BAD_INPUT, EXIT_FAILURE, ImgpubError
 from imgpub.gha import Gha
-from imgpub.inputs import COMMON_INPUTS, COMMON_OUTPUTS, InputSpec
+from imgpub.inputs import COMMON_INPUTS, COMMON_OUTPUTS, InputSpec, with_common_inputs
 from imgpub.stage import StageModule, run_stage
 
 #: Stage name → module. A stage appears once its module exists.
@@ -110,11 +110,11 @@ def build_parser(stages: dict[str, StageModule]) -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         stage_group = sp.add_argument_group(f"{name} inputs")
-        for spec in module.INPUTS:
-            _add_input_flag(stage_group, spec)  # type: ignore[arg-type]
         common = sp.add_argument_group("common to every stage")
-        for spec in COMMON_INPUTS:
-            _add_input_flag(common, spec)  # type: ignore[arg-type]
+        common_names = {c.name for c in COMMON_INPUTS}
+        for spec in with_common_inputs(module.INPUTS):
+            group = common if spec.name in common_names else stage_group
+            _add_input_flag(group, spec)  # type: ignore[arg-type]
         common.add_argument(
             "--config-file",
             metavar="PATH",
@@ -176,7 +176,7 @@ def _outputs_epilog(module: StageModule) -> str:
 
 def _run_stage_command(args: argparse.Namespace, module: StageModule) -> int:
     flags: dict[str, str | None] = {}
-    for spec in (*module.INPUTS, *COMMON_INPUTS):
+    for spec in with_common_inputs(module.INPUTS):
         flags[spec.name] = getattr(args, _dest(spec.name), None)
     return run_stage(module, flags=flags, debug=args.debug, config_file=args.config_file)
 

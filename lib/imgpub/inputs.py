@@ -87,6 +87,16 @@ COMMON_OUTPUTS: tuple[OutputSpec, ...] = (
 )
 
 
+def with_common_inputs(specs: Sequence[InputSpec]) -> tuple[InputSpec, ...]:
+    """A stage's inputs followed by the common ones it does not redeclare.
+
+    A stage may redeclare a common input to change its default (azure-gallery dry-runs by
+    default, as release engineers expect from the tool it replaces).
+    """
+    own = {s.name for s in specs}
+    return (*specs, *(c for c in COMMON_INPUTS if c.name not in own))
+
+
 class InputReader:
     """Resolve and validate declared inputs; secrets are masked the moment they are read."""
 
@@ -99,7 +109,7 @@ class InputReader:
         config: Mapping[str, object] | None = None,
         mask: Callable[[str], None] | None = None,
     ) -> None:
-        self._specs = {s.name: s for s in (*COMMON_INPUTS, *specs)}
+        self._specs = {s.name: s for s in with_common_inputs(specs)}
         self._flags = dict(flags or {})
         self._env = env or {}
         self._config = config or {}

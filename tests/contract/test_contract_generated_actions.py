@@ -9,7 +9,7 @@ import yaml
 
 from imgpub.actionyml import action_path, env_name, render
 from imgpub.cli import available_stages
-from imgpub.inputs import COMMON_INPUTS, COMMON_OUTPUTS
+from imgpub.inputs import COMMON_OUTPUTS, with_common_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = available_stages()
@@ -28,7 +28,7 @@ def test_committed_action_is_the_generated_one(name):
 def test_every_input_reaches_the_cli_and_every_output_is_mapped(name):
     module = STAGES[name]
     doc = yaml.safe_load(render(module))
-    specs = (*module.INPUTS, *COMMON_INPUTS)
+    specs = with_common_inputs(module.INPUTS)
     assert list(doc["inputs"]) == [s.name for s in specs]
     run_step = doc["runs"]["steps"][-1]
     assert run_step["run"] == f'"$IMGPUB_VENV/bin/imgpub" {name}'

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from imgpub.cli import STAGE_MODULES, available_stages, build_parser, main
-from imgpub.inputs import COMMON_INPUTS
+from imgpub.inputs import with_common_inputs
 
 STAGES = available_stages()
 
@@ -36,7 +36,7 @@ def test_top_level_help_lists_every_stage_and_the_sandbox():
 def test_stage_help_documents_every_input_as_a_flag(name):
     text = help_text(name)
     module = STAGES[name]
-    for spec in (*module.INPUTS, *COMMON_INPUTS):
+    for spec in with_common_inputs(module.INPUTS):
         assert spec.flag in text, spec.flag
         first_words = " ".join(spec.description.split()[:3])
         assert first_words in " ".join(text.split()), (spec.name, first_words)
