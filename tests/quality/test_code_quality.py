@@ -15,12 +15,12 @@ def run(*argv: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_check_is_clean():
-    proc = run(str(BIN / "ruff"), "check", "lib", "tests", "benchmarks")
+    proc = run(str(BIN / "ruff"), "check", "lib", "tests", "benchmarks", "scripts")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_ruff_format_is_clean():
-    proc = run(str(BIN / "ruff"), "format", "--check", "lib", "tests", "benchmarks")
+    proc = run(str(BIN / "ruff"), "format", "--check", "lib", "tests", "benchmarks", "scripts")
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -1,0 +1,51 @@
+"""Source AMIs in the local EC2, tagged like an AlmaLinux release, for stage-level tests."""
+
+from __future__ import annotations
+
+import boto3
+
+MUTATING_PREFIXES = ("Copy", "Create", "Modify", "Register", "Enable", "Disable", "Delete", "Put")
+
+
+def make_source(region: str, name: str, version: str, arch: str) -> str:
+    ec2 = boto3.client("ec2", region_name=region)
+    image_id = ec2.register_image(
+        Name=name,
+        Description=f"Official {name}",
+        Architecture="x86_64" if arch == "x86_64" else "arm64",
+        RootDeviceName="/dev/sda1",
+        VirtualizationType="hvm",
+        BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 10}}],
+    )["ImageId"]
+    ec2.create_tags(
+        Resources=[image_id],
+        Tags=[
+            {"Key": "Name", "Value": name},
+            {"Key": "Version", "Value": version},
+            {"Key": "Architecture", "Value": arch},
+        ],
+    )
+    return image_id
+
+
+def release_sources(region: str = "us-east-1") -> tuple[str, str]:
+    """The x86_64 and aarch64 builds of one release, as the AlmaLinux copy workflow has."""
+    return (
+        make_source(region, "AlmaLinux OS 9.6.20250522 x86_64", "9.6.20250522", "x86_64"),
+        make_source(region, "AlmaLinux OS 9.6.20250522 aarch64", "9.6.20250522", "aarch64"),
+    )
+
+
+def images_by_source(region: str) -> dict[str, list[str]]:
+    """Every imgpub copy in ``region``, grouped by its SourceAMI tag (duplicates show up)."""
+    ec2 = boto3.client("ec2", region_name=region)
+    out: dict[str, list[str]] = {}
+    for image in ec2.describe_images(Owners=["self"])["Images"]:
+        tags = {t["Key"]: t["Value"] for t in image.get("Tags", [])}
+        if "SourceAMI" in tags:
+            out.setdefault(tags["SourceAMI"], []).append(image["ImageId"])
+    return out
+
+
+def mutating_calls(stats) -> dict[tuple[str, str], int]:
+    return {k: v for k, v in stats.calls.items() if k[0].startswith(MUTATING_PREFIXES)}

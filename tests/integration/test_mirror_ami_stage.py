@@ -1,0 +1,184 @@
+"""mirror-ami as users run it (the CLI, a real process) against the local EC2.
+
+The engine's own tests cover its rules; these prove the stage's promises end to end:
+exit codes, outputs, the results document, tables on disk, no change on bad input or a
+dry run, repair of a failed region, and no duplicate after the process is killed mid-way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.integration.mirror_helpers import images_by_source, mutating_calls, release_sources
+
+REGIONS = "us-east-2,eu-west-1,ap-southeast-2"
+
+
+def imgpub(tmp_path, *args, wait=True):
+    argv = [
+        sys.executable,
+        "-m",
+        "imgpub.cli",
+        "mirror-ami",
+        "--results",
+        str(tmp_path / "r.json"),
+        *args,
+    ]
+    if not wait:
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=300)
+
+
+def section(tmp_path):
+    return json.loads((tmp_path / "r.json").read_text())["stages"]["mirror-ami"]
+
+
+def test_two_sources_public_tables_and_rerun_changes_nothing(tmp_path, aws_endpoint, ec2_control):
+    x86, arm = release_sources()
+    csv, md = tmp_path / "amis.csv", tmp_path / "amis.md"
+    args = [
+        "--source-ami",
+        f"{x86},{arm}",
+        "--regions",
+        REGIONS,
+        "--make-public",
+        "true",
+        "--csv-output",
+        str(csv),
+        "--md-output",
+        str(md),
+        "--ssm-parameters",
+        "/golden/{arch}/latest",
+    ]
+    first = imgpub(tmp_path, *args)
+    assert first.returncode == 0, first.stdout + first.stderr
+    sec = section(tmp_path)
+    assert sec["status"] == "success"
+    amis = json.loads(sec["outputs"]["amis"])
+    assert set(amis) == {x86, arm}
+    assert set(amis[x86]) == {"us-east-1", *REGIONS.split(",")}
+    rows = csv.read_text().splitlines()
+    assert len(rows) == 8 and rows[0].startswith('"AlmaLinux OS","9.6.20250522","ap-southeast-2"')
+    assert rows[0].endswith('"x86_64"') and rows[1].endswith('"aarch64"')  # x86_64 first
+    assert md.read_text().startswith("Distribution|Version|Region|AMI ID|Arch\n-|-|-|-|-\n")
+    params = json.loads(sec["outputs"]["ssm-parameters"])
+    assert {
+        "region": "eu-west-1",
+        "name": "/golden/aarch64/latest",
+        "value": amis[arm]["eu-west-1"],
+    } in params
+
+    ec2_control.reset_stats()
+    second = imgpub(tmp_path, *args)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert mutating_calls(ec2_control.stats()) == {}
+    states = {t["state"] for t in section(tmp_path)["targets"]}
+    assert states == {"existed"}
+    for region in REGIONS.split(","):
+        assert all(len(v) == 1 for v in images_by_source(region).values())
+
+
+def test_failing_region_exit_3_then_rerun_repairs_only_it(tmp_path, aws_endpoint, ec2_control):
+    x86, arm = release_sources()
+    ec2_control.configure(failing_regions={"eu-west-1": "InternalError"})
+    args = ["--source-ami", f"{x86}\n{arm}", "--regions", REGIONS]
+    first = imgpub(tmp_path, *args)
+    assert first.returncode == 3, first.stdout + first.stderr
+    sec = section(tmp_path)
+    assert sec["status"] == "partial"
+    assert sec["outputs"]["failed-regions"] == "eu-west-1"
+    failed = [t for t in sec["targets"] if t["state"] == "failed"]
+    assert {t["region"] for t in failed} == {"eu-west-1"} and all(t["remedy"] for t in failed)
+
+    ec2_control.configure(failing_regions={})
+    ec2_control.reset_stats()
+    second = imgpub(tmp_path, *args)
+    assert second.returncode == 0, second.stdout + second.stderr
+    copies = {k: v for k, v in ec2_control.stats().calls.items() if k[0] == "CopyImage"}
+    assert copies == {("CopyImage", "eu-west-1"): 2}
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "needle"),
+    [
+        ("--source-ami", "ami-12", "source-ami"),
+        ("--regions", "eu-atlantis-1", "regions"),
+        ("--tags", "no-equals-sign", "tags"),
+        ("--ssm-parameters", "/aws/reserved/{region}", "ssm-parameters"),
+        ("--ssm-parameters", "/x/{colour}", "ssm-parameters"),
+        ("--config", "/nonexistent/imgpub.yml", "config"),
+        ("--make-public", "yes", "make-public"),
+    ],
+)
+def test_bad_input_exit_2_one_line_no_changing_call(
+    tmp_path, aws_endpoint, ec2_control, flag, value, needle
+):
+    x86, _ = release_sources()
+    ec2_control.reset_stats()
+    args = ["--source-ami", x86, "--regions", "us-east-2", flag, value]
+    if flag == "--source-ami":
+        args = ["--source-ami", value]
+    proc = imgpub(tmp_path, *args)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error")]
+    assert len(errors) == 1 and needle in errors[0], proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert mutating_calls(ec2_control.stats()) == {}
+
+
+def test_blocked_public_access_fails_before_copying(tmp_path, aws_endpoint, ec2_control):
+    x86, _ = release_sources()
+    ec2_control.configure(blocked_regions=["eu-west-1"])
+    ec2_control.reset_stats()
+    proc = imgpub(tmp_path, "--source-ami", x86, "--regions", REGIONS, "--make-public", "true")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "eu-west-1" in proc.stderr and "allow-unblock-public-access" in proc.stderr
+    assert mutating_calls(ec2_control.stats()) == {}
+
+
+def test_dry_run_changes_nothing_and_records_the_plan(tmp_path, aws_endpoint, ec2_control):
+    x86, arm = release_sources()
+    ec2_control.reset_stats()
+    proc = imgpub(
+        tmp_path, "--source-ami", f"{x86},{arm}", "--regions", REGIONS, "--dry-run", "true"
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert mutating_calls(ec2_control.stats()) == {}
+    sec = section(tmp_path)
+    assert sec["status"] == "planned"
+    assert len(sec["data"]["plan"]["copies"]) == 6
+    assert "copy   " in proc.stdout
+
+
+def test_killed_mid_way_rerun_finishes_without_duplicates(tmp_path, aws_endpoint, ec2_control):
+    x86, arm = release_sources()
+    ec2_control.configure(copy_pending_seconds=30)
+    args = ["--source-ami", f"{x86},{arm}", "--regions", REGIONS, "--make-public", "true"]
+    proc = imgpub(tmp_path, *args, wait=False)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            started = sum(v for k, v in ec2_control.stats().calls.items() if k[0] == "CopyImage")
+            if started >= 4:
+                break
+            time.sleep(0.1)
+        assert started >= 4
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    ec2_control.configure(copy_pending_seconds=0)
+    second = imgpub(tmp_path, *args)
+    assert second.returncode == 0, second.stdout + second.stderr
+    for region in REGIONS.split(","):
+        by_source = images_by_source(region)
+        assert sorted(by_source) == sorted([x86, arm]), region
+        assert all(len(ids) == 1 for ids in by_source.values()), (region, by_source)
