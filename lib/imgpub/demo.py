@@ -54,6 +54,8 @@ def register_demo_ami(env: dict[str, str]) -> tuple[str, str]:
     """Register a test AMI in the local EC2, tagged like an AlmaLinux build."""
     import boto3
 
+    from imgpub.sandbox.seed import register_release_ami
+
     region = env.get("AWS_DEFAULT_REGION", "us-east-1")
     ec2 = boto3.client("ec2", region_name=region, endpoint_url=env["AWS_ENDPOINT_URL"])
     existing = ec2.describe_images(
@@ -61,22 +63,7 @@ def register_demo_ami(env: dict[str, str]) -> tuple[str, str]:
     )["Images"]
     if existing:
         return existing[0]["ImageId"], region
-    image_id = ec2.register_image(
-        Name=DEMO_AMI_NAME,
-        Description="Official AlmaLinux OS 9.6 x86_64 image (imgpub demo)",
-        Architecture="x86_64",
-        RootDeviceName="/dev/sda1",
-        VirtualizationType="hvm",
-        BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 10}}],
-    )["ImageId"]
-    ec2.create_tags(
-        Resources=[image_id],
-        Tags=[
-            {"Key": "Name", "Value": DEMO_AMI_NAME},
-            {"Key": "Version", "Value": "9.6.20250522"},
-            {"Key": "Architecture", "Value": "x86_64"},
-        ],
-    )
+    image_id = register_release_ami(ec2, DEMO_AMI_NAME, "9.6.20250522", "x86_64")
     return image_id, region
 
 

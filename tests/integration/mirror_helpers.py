@@ -4,28 +4,13 @@ from __future__ import annotations
 
 import boto3
 
+from imgpub.sandbox.seed import register_release_ami
+
 MUTATING_PREFIXES = ("Copy", "Create", "Modify", "Register", "Enable", "Disable", "Delete", "Put")
 
 
 def make_source(region: str, name: str, version: str, arch: str) -> str:
-    ec2 = boto3.client("ec2", region_name=region)
-    image_id = ec2.register_image(
-        Name=name,
-        Description=f"Official {name}",
-        Architecture="x86_64" if arch == "x86_64" else "arm64",
-        RootDeviceName="/dev/sda1",
-        VirtualizationType="hvm",
-        BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 10}}],
-    )["ImageId"]
-    ec2.create_tags(
-        Resources=[image_id],
-        Tags=[
-            {"Key": "Name", "Value": name},
-            {"Key": "Version", "Value": version},
-            {"Key": "Architecture", "Value": arch},
-        ],
-    )
-    return image_id
+    return register_release_ami(boto3.client("ec2", region_name=region), name, version, arch)
 
 
 def release_sources(region: str = "us-east-1") -> tuple[str, str]:
