@@ -206,6 +206,7 @@ def _parse_services(text: str) -> list[str]:
 
 def _sandbox_run(args: argparse.Namespace, gha: Gha) -> int:
     from imgpub.sandbox import Sandbox
+    from imgpub.sandbox.services import die_with_parent
 
     cmd = list(args.cmd)
     if cmd and cmd[0] == "--":
@@ -219,7 +220,8 @@ def _sandbox_run(args: argparse.Namespace, gha: Gha) -> int:
             gha.warning(f"sandbox service {name} is not available: {reason}")
         env = {**os.environ, **sandbox.env}
         try:
-            proc = subprocess.Popen(cmd, env=env)
+            # If imgpub itself is killed, CMD must not run on against stopped services.
+            proc = subprocess.Popen(cmd, env=env, preexec_fn=die_with_parent)
         except OSError as exc:
             gha.error(f"imgpub sandbox run: cannot start {cmd[0]!r}: {exc.strerror}")
             return 127

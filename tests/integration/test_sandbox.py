@@ -21,8 +21,8 @@ import pytest
 IMGPUB = [sys.executable, "-m", "imgpub.cli"]
 DUMP_ENV = (
     "import json, os, sys; "
-    "json.dump({k: v for k, v in os.environ.items() if k.startswith(('AWS_', 'AZURE_', 'IMGPUB_'))}, "
-    "open(sys.argv[1], 'w'))"
+    "json.dump({**{k: v for k, v in os.environ.items() if k.startswith(('AWS_', 'AZURE_', 'IMGPUB_'))}, "
+    "'CMD_PID': str(os.getpid())}, open(sys.argv[1], 'w'))"
 )
 
 
@@ -66,10 +66,20 @@ def service_ports(env: dict[str, str]) -> list[tuple[str, int]]:
     return ports
 
 
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def assert_nothing_left(env: dict[str, str]) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         left = processes_in(env["IMGPUB_SANDBOX_DIR"])
+        if "CMD_PID" in env and alive(int(env["CMD_PID"])):
+            left.append(int(env["CMD_PID"]))
         open_ports = [p for p in service_ports(env) if port_open(*p)]
         if not left and not open_ports:
             return
