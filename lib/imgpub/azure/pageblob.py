@@ -188,6 +188,24 @@ def upload_page_blob(
     raise CloudError(f"blob {blob_name}: it keeps appearing and vanishing; re-run the upload")
 
 
+def blob_status(container: ContainerClient, blob_name: str, identity: str) -> Outcome | None:
+    """What :func:`upload_page_blob` would find, read-only: for dry runs and publish-only runs.
+
+    ``identity`` is the source's identity digest. ``None``: no such blob (or container);
+    ``EXISTED``: complete and ours; ``RESUMED``: ours but interrupted; ``CONFLICT``: someone
+    else's blob under that name.
+    """
+    try:
+        state = _inspect(container.get_blob_client(blob_name))
+    except ResourceNotFoundError:
+        return None
+    if state is None:
+        return None
+    if state.identity != identity or not state.is_page_blob:
+        return Outcome.CONFLICT
+    return Outcome.EXISTED if state.content_md5 else Outcome.RESUMED
+
+
 def _present_ranges(blob: BlobClient) -> ByteRanges:
     """Pages the blob holds already (End is inclusive in the service's answer)."""
     return ByteRanges.of(
