@@ -569,3 +569,135 @@ def test_concurrent_copies_with_one_token_make_one_image(client: Callable[..., A
         results = set(pool.map(copy, range(8)))
     assert len(results) == 1
     assert [i["ImageId"] for i in _own_images(client("ec2", "eu-west-1"))] == list(results)
+
+
+# --- fidelity: CopyImage tags, pending images, RestorableByUserIds ---------------------------
+
+
+def _snapshots_of(ec2: Any, image: str) -> list[str]:
+    (described,) = _own_images(ec2, ImageIds=[image])
+    return [b["Ebs"]["SnapshotId"] for b in described["BlockDeviceMappings"] if "Ebs" in b]
+
+
+def _tags(items: list[dict[str, str]]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in items}
+
+
+def test_copy_image_tag_specifications_tag_the_copy_and_its_snapshots(
+    client: Callable[..., Any],
+) -> None:
+    east = client("ec2")
+    source = _register(east)
+    east.create_tags(Resources=[source], Tags=[{"Key": "Version", "Value": "9.7"}])
+    west = client("ec2", "eu-west-1")
+    copy = west.copy_image(
+        SourceImageId=source,
+        SourceRegion="us-east-1",
+        Name="imgpub-test",
+        TagSpecifications=[
+            {"ResourceType": "image", "Tags": [{"Key": "SourceAMI", "Value": source}]},
+            {"ResourceType": "snapshot", "Tags": [{"Key": "ManagedBy", "Value": "imgpub"}]},
+        ],
+    )["ImageId"]
+
+    (image,) = _own_images(west, ImageIds=[copy])
+    assert _tags(image["Tags"]) == {"SourceAMI": source}  # source tags only with CopyImageTags
+    (snapshot,) = west.describe_snapshots(SnapshotIds=_snapshots_of(west, copy))["Snapshots"]
+    assert _tags(snapshot["Tags"]) == {"ManagedBy": "imgpub"}
+
+    copied = client("ec2", "eu-west-2").copy_image(
+        SourceImageId=source, SourceRegion="us-east-1", Name="imgpub-test", CopyImageTags=True
+    )["ImageId"]
+    (image,) = _own_images(client("ec2", "eu-west-2"), ImageIds=[copied])
+    assert _tags(image["Tags"]) == {"Version": "9.7"}
+
+    with pytest.raises(ClientError) as bad:
+        west.copy_image(
+            SourceImageId=source,
+            SourceRegion="us-east-1",
+            Name="imgpub-other",
+            TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "a", "Value": "b"}]}],
+        )
+    assert _error(bad)[:2] == ("InvalidParameterValue", 400)
+    assert len(_own_images(west)) == 1  # refused before copying
+
+
+def test_launch_permission_on_a_pending_copy_is_unavailable(
+    client: Callable[..., Any], control: Ec2Control
+) -> None:
+    control.configure(copy_pending_seconds=30)
+    source = _register(client("ec2"))
+    west = client("ec2", "eu-west-1")
+    copy = west.copy_image(SourceImageId=source, SourceRegion="us-east-1", Name="imgpub-test")[
+        "ImageId"
+    ]
+    for request in (
+        {"LaunchPermission": {"Add": [{"Group": "all"}]}},
+        {"Attribute": "launchPermission", "OperationType": "add", "UserIds": ["111122223333"]},
+    ):
+        with pytest.raises(ClientError) as pending:
+            west.modify_image_attribute(ImageId=copy, **request)
+        code, status, message = _error(pending)
+        assert (code, status) == ("InvalidAMIID.Unavailable", 400)
+        assert copy in message
+    assert _own_images(west, ImageIds=[copy])[0]["Public"] is False
+    # The source is available: sharing it works while its copy is pending.
+    client("ec2").modify_image_attribute(
+        ImageId=source, LaunchPermission={"Add": [{"Group": "all"}]}
+    )
+
+
+def test_describe_snapshots_honours_restorable_by(client: Callable[..., Any]) -> None:
+    ec2 = client("ec2")
+    public, shared, private = (
+        _snapshots_of(ec2, _register(ec2, f"imgpub-{n}"))[0] for n in ("a", "b", "c")
+    )
+    ec2.modify_snapshot_attribute(
+        SnapshotId=public,
+        Attribute="createVolumePermission",
+        OperationType="add",
+        GroupNames=["all"],
+    )
+    ec2.modify_snapshot_attribute(
+        SnapshotId=shared,
+        Attribute="createVolumePermission",
+        OperationType="add",
+        UserIds=["111122223333"],
+    )
+    ours = [{"Name": "snapshot-id", "Values": [public, shared, private]}]
+
+    def restorable(*users: str, **kwargs: Any) -> set[str]:
+        answer = ec2.describe_snapshots(RestorableByUserIds=list(users), **kwargs)
+        return {s["SnapshotId"] for s in answer["Snapshots"]}
+
+    assert restorable("all", Filters=ours) == {public}
+    assert restorable("111122223333", Filters=ours) == {public, shared}
+    assert restorable("444455556666", Filters=ours) == {public}
+    assert restorable("self", Filters=ours) == {public, shared, private}
+    assert restorable("all", Filters=[{"Name": "snapshot-id", "Values": [shared]}]) == set()
+    assert restorable("all", "111122223333", Filters=ours) == {public, shared}
+    # Without RestorableByUserIds every own snapshot is listed, as before.
+    plain = ec2.describe_snapshots(Filters=ours)["Snapshots"]
+    assert {s["SnapshotId"] for s in plain} == {public, shared, private}
+
+
+def test_snapshots_of_a_pending_copy_show_progress(
+    client: Callable[..., Any], control: Ec2Control
+) -> None:
+    control.configure(copy_pending_seconds=2)
+    source = _register(client("ec2"))
+    west = client("ec2", "eu-west-1")
+    copy = west.copy_image(SourceImageId=source, SourceRegion="us-east-1", Name="imgpub-test")[
+        "ImageId"
+    ]
+    (snapshot,) = west.describe_snapshots(SnapshotIds=_snapshots_of(west, copy))["Snapshots"]
+    assert snapshot["State"] == "pending"
+    assert 0 <= int(snapshot["Progress"].rstrip("%")) < 100
+    pending = west.describe_snapshots(Filters=[{"Name": "status", "Values": ["pending"]}])
+    assert [s["SnapshotId"] for s in pending["Snapshots"]] == [snapshot["SnapshotId"]]
+
+    west.get_waiter("image_available").wait(
+        ImageIds=[copy], WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
+    (done,) = west.describe_snapshots(SnapshotIds=[snapshot["SnapshotId"]])["Snapshots"]
+    assert (done["State"], done["Progress"]) == ("completed", "100%")

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2.type_defs import ImageTypeDef, LaunchPermissionTypeDef
 
 PUBLIC_GROUP = "all"
+#: EC2's answer to an attribute change on an image that is not available (yet).
+IMAGE_UNAVAILABLE = "InvalidAMIID.Unavailable"
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,54 @@ def snapshots_restorable_by(ec2: EC2Client, snapshot_ids: Iterable[str], user: s
         token = page.get("NextToken")
         if not token:
             return found
+        kwargs["NextToken"] = token
+
+
+@dataclass(frozen=True)
+class SnapshotProgress:
+    """One DescribeSnapshots entry, as far as waiting for a copy is concerned."""
+
+    snapshot_id: str
+    state: str  # pending | completed | error | recoverable | recovering
+    percent: int
+    started: datetime | None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def snapshots_tagged(
+    ec2: EC2Client, tag_values: Mapping[str, Iterable[str]]
+) -> list[SnapshotProgress]:
+    """The account's snapshots carrying all these tags (any of the values each); one call.
+
+    Used for the snapshots of copies in flight, found by the tags CopyImage gave them.
+    CopyImage tags its new snapshots (``TagSpecifications``) when it starts, and EC2 shows a
+    copy's snapshots ``pending`` with a ``Progress`` percentage until the copy is done —
+    the only progress EC2 reports for an AMI copy.
+    """
+    kwargs: dict[str, Any] = {
+        "OwnerIds": ["self"],
+        "Filters": [
+            {"Name": f"tag:{key}", "Values": sorted(set(values))}
+            for key, values in sorted(tag_values.items())
+        ],
+    }
+    out: list[SnapshotProgress] = []
+    while True:
+        page = ec2.describe_snapshots(**kwargs)
+        for snap in page.get("Snapshots", []):
+            raw = str(snap.get("Progress", "") or "").rstrip("%").strip()
+            out.append(
+                SnapshotProgress(
+                    snapshot_id=snap.get("SnapshotId", ""),
+                    state=snap.get("State", ""),
+                    percent=int(raw) if raw.isdigit() else 0,
+                    started=snap.get("StartTime"),
+                    tags={t["Key"]: t["Value"] for t in snap.get("Tags", [])},
+                )
+            )
+        token = page.get("NextToken")
+        if not token:
+            return out
         kwargs["NextToken"] = token
 
 

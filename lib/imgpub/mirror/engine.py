@@ -6,11 +6,16 @@ missing source, unknown region, block public access in the way). ``apply`` carri
 plan out region by region with bounded concurrency; a failure in one region or for one
 source is recorded and every other target still finishes.
 
-Per region the steps are: copy (one CopyImage per missing copy, tags in the request) →
-poll (one DescribeImages for all pending images of the region, scheduled by
-:class:`~imgpub.mirror.waiting.PollPlanner`) → finish (tag repair, deprecation, launch and
-snapshot permissions, one verification read, SSM parameters). Each step only adds what
-is missing, so a re-run repeats nothing.
+Per region the steps are: copy (one CopyImage per missing copy; tags for the image and
+its snapshots go in the request, so no CreateTags) → wait (only the *canary* region, the
+last to start copying, is polled — one DescribeImages for all its pending images, scheduled
+by :class:`~imgpub.mirror.waiting.PollPlanner`; the others try to share as soon as the
+canary is done, EC2's ``InvalidAMIID.Unavailable`` telling them to wait longer) → finish
+(launch permission, one DescribeImages that both fetches the copies' snapshot IDs and reads
+the shares and tags back, snapshot permissions, one DescribeSnapshots
+``RestorableByUserIds`` per audience member that reads them back, SSM parameters). Each
+step only adds what is missing, so a re-run repeats nothing. Every call does as much as it
+can: about 5 EC2 calls per (image, region) for a public mirror, everything included.
 
 The listener is called from the calling thread only, so a renderer needs no locking.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -27,11 +33,13 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from botocore.exceptions import ClientError
+
 from imgpub.aws import ec2_images as ec2x
 from imgpub.aws import ssm_params
 from imgpub.aws.ec2_images import ImageRecord, error_text
 from imgpub.errors import CloudError, InputError
-from imgpub.mirror.model import TAG_SOURCE_AMI, MirrorInputs
+from imgpub.mirror.model import TAG_COPIED_AT, TAG_SOURCE_AMI, MirrorInputs
 from imgpub.mirror.plan import (
     Action,
     Plan,
@@ -50,7 +58,7 @@ from imgpub.mirror.result import (
     TargetState,
 )
 from imgpub.mirror.ssm_names import ImageFacts, SsmTemplate, plan_parameters
-from imgpub.mirror.waiting import PollPlanner, PollPolicy
+from imgpub.mirror.waiting import CopyProgress, Next, PollPlanner, PollPolicy, after_progress
 from imgpub.mirror.workers import RegionWorkers
 
 if TYPE_CHECKING:
@@ -59,6 +67,7 @@ if TYPE_CHECKING:
 
 PUBLIC = "all"
 BPA_SETTLE_POLLS = 10
+FOLLOWER_SLACK = 0.5  # fallback polls wait this share of the canary's time to go past it
 
 
 class Clients(Protocol):
@@ -107,7 +116,7 @@ class MirrorEngine:
         monotonic: Callable[[], float] = time.monotonic,
         poll_policy: PollPolicy | None = None,
         verify_retry_seconds: float = 2.0,
-        snapshot_check: Literal["attribute", "restorable-by"] = "attribute",
+        snapshot_check: Literal["attribute", "restorable-by"] = "restorable-by",
     ) -> None:
         self.clients = clients
         self.poll_policy = poll_policy or PollPolicy()
@@ -265,7 +274,14 @@ class MirrorEngine:
 
 @dataclass
 class _RegionState:
-    """Mutable per-region state; only the region's worker thread touches it during a step."""
+    """Mutable per-region state; only the region's worker thread touches it during a step.
+
+    ``pending`` holds the sources whose image is not confirmed ``available`` yet (a fresh
+    copy, or one found pending). ``unread`` are images known only from CopyImage's answer
+    (no snapshot IDs yet); ``dirty`` those changed since the region's last DescribeImages.
+    One DescribeImages after the changes both fills in the unread ones and reads back
+    the dirty ones, so the read that fetches a copy's snapshots is also its verification.
+    """
 
     region: str
     targets: list[Target]
@@ -273,16 +289,42 @@ class _RegionState:
     copied: set[str] = field(default_factory=set)
     errors: dict[str, str] = field(default_factory=dict)
     changes: dict[str, list[str]] = field(default_factory=dict)
-    pending: set[str] = field(default_factory=set)  # sources whose image is pending
+    pending: set[str] = field(default_factory=set)
+    unread: set[str] = field(default_factory=set)
+    dirty: set[str] = field(default_factory=set)
+    launch_done: set[str] = field(default_factory=set)  # launch permission added or in place
+    newly_shared: set[str] = field(default_factory=set)  # launch permission added by this run
     outcomes: list[TargetOutcome] = field(default_factory=list)
     parameters: list[ParameterOutcome] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     shared_snapshots: set[str] = field(default_factory=set)
-    image_already_shared: set[str] = field(default_factory=set)
+    copy_answered: dict[str, float] = field(default_factory=dict)  # source → CopyImage answer
+
+    def change(self, source: str, what: str) -> None:
+        self.dirty.add(source)
+        done = self.changes.setdefault(source, [])
+        if what not in done:
+            done.append(what)
+
+
+Step = Callable[[_RegionState], tuple[str, float] | None]
 
 
 class _Run:
-    """The event loop of one apply: steps run on region workers, scheduling on this thread."""
+    """The event loop of one apply: steps run on region workers, scheduling on this thread.
+
+    Waiting is driven by one *canary*: the region that started copying last (copies of
+    one AMI progress at similar speeds, so when its copies are done, the others' are
+    too). Only the canary is watched — one DescribeSnapshots reads the ``Progress`` of its
+    copies' snapshots, from which :func:`~imgpub.mirror.waiting.after_progress` estimates
+    the end, falling back to DescribeImages with backoff when EC2 shows no progress —
+    and every other pending region sleeps until
+    the canary finishes and then goes straight to sharing — a launch-permission change is
+    refused with ``InvalidAMIID.Unavailable`` while an image is pending, so that change is
+    itself the poll, and costs nothing when it succeeds. A region whose share is refused
+    goes back to waiting. Rare fallback polls (``PollPolicy.follower_*``) and the overall
+    deadline bound the wait of every region even if the canary stalls.
+    """
 
     def __init__(self, engine: MirrorEngine, plan: Plan, inputs: MirrorInputs) -> None:
         self.engine = engine
@@ -301,22 +343,56 @@ class _Run:
     # -- scheduling
 
     def execute(self, workers: RegionWorkers) -> MirrorResult:
+        """Run the steps; a step returns what comes next for its region.
+
+        ``("wait", hint)``: images still pending — poll after ``hint`` seconds, or when the
+        planner says (``hint`` < 0 or 0). ``("try", delay)``: the canary's copies should be
+        done by then — share after the delay. ``("share", 0)``: images confirmed
+        available. ``("finish", 0)``: launch permissions done, images available.
+        ``None``: the region is concluded.
+        """
         self.listener.on_phase("apply")
-        due: dict[str, tuple[float, Callable[[_RegionState], tuple[str, float] | None]]] = {}
+        due: dict[str, tuple[float, Step]] = {}
         heap: list[tuple[float, int, str]] = []
         counter = itertools.count()
+        planner = self.planner
 
-        def schedule(
-            region: str, step: Callable[[_RegionState], tuple[str, float] | None], delay: float
-        ) -> None:
-            at = min(self.monotonic() + delay, self.deadline)
+        def schedule(region: str, step: Step, delay: float) -> None:
+            at = min(self.monotonic() + max(0.0, delay), self.deadline)
             due[region] = (at, step)
             heapq.heappush(heap, (at, next(counter), region))
 
-        steps: dict[str, Callable[[_RegionState], tuple[str, float] | None]] = {
-            "poll": self._poll,
-            "finish": self._finish,
-        }
+        def waiting(region: str) -> bool:
+            return region in due and due[region][1] in (self._poll, self._progress)
+
+        def wait_again(region: str, hint: float, now: float) -> None:
+            if region not in planner.pending:
+                previous = planner.leader
+                delay = planner.start(region, now)
+                if previous is not None and waiting(previous):
+                    # A later start is the better canary; the old one only falls back.
+                    schedule(previous, self._poll, planner.next_delay(previous, now))
+            else:
+                delay = planner.next_delay(region, now)
+            if region == planner.leader:
+                schedule(region, self._progress, hint if hint > 0 else delay)
+                if hint > 0:
+                    defer_followers(now + hint)
+            else:
+                schedule(region, self._poll, delay)
+
+        def defer_followers(expected: float) -> None:
+            """While the canary's progress promises an end, fallback polls wait past it.
+
+            The canary wakes the others when it is done; their own polls only matter if it
+            stalls, so a long copy costs one progress read now and then, not a poll per
+            region and backoff step.
+            """
+            until = expected + FOLLOWER_SLACK * max(0.0, expected - self.monotonic())
+            for other in planner.pending:
+                if other != planner.leader and waiting(other) and due[other][0] < until:
+                    schedule(other, self._poll, until - self.monotonic())
+
         for region in self.plan.all_regions:
             schedule(region, self._start, 0.0)
         running: dict[Future[tuple[str, float] | None], str] = {}
@@ -344,23 +420,22 @@ class _Run:
                     self._report(self.states[region])
                     continue
                 name, delay = nxt
-                if name == "poll":
-                    first = region not in self.planner.pending
-                    delay = (
-                        self.planner.start(region, now)
-                        if first
-                        else self.planner.next_delay(region, now)
-                    )
-                elif region in self.planner.pending:
-                    for other in self.planner.settled(region, now):
-                        if other in due and due[other][1] == self._poll:
-                            schedule(other, self._poll, 0.0)
-                schedule(region, steps[name], delay)
+                if name == "wait":
+                    wait_again(region, delay, now)
+                    continue
+                if name == "try":
+                    schedule(region, self._share, delay)
+                    defer_followers(now + delay)
+                    continue
+                if region in planner.pending:
+                    # Available: the others are very likely done too; let them share now.
+                    for other in planner.settled(region, now):
+                        if waiting(other):
+                            schedule(other, self._share, 0.0)
+                schedule(region, self._share if name == "share" else self._finish, 0.0)
         return self._result()
 
-    def _guard(
-        self, step: Callable[[_RegionState], tuple[str, float] | None], state: _RegionState
-    ) -> tuple[str, float] | None:
+    def _guard(self, step: Step, state: _RegionState) -> tuple[str, float] | None:
         """A step's unexpected error fails the region's unresolved targets, not the run."""
         try:
             return step(state)
@@ -370,7 +445,7 @@ class _Run:
                 state.errors.setdefault(t.source_ami, message)
             state.pending.clear()
             if step != self._finish:
-                return "finish", 0.0
+                return "finish", 0.0  # conclude the region with its errors
             self._conclude(state)
             return None
 
@@ -415,15 +490,17 @@ class _Run:
                         state.errors[t.source_ami] = f"CopyImage failed: {error_text(exc)}"
                         continue
                     image_id = adopted
+                state.copy_answered[t.source_ami] = self.monotonic()
                 state.copied.add(t.source_ami)
                 state.changes.setdefault(t.source_ami, []).append("copy")
                 state.records[t.source_ami] = _placeholder(t, image_id)
                 state.pending.add(t.source_ami)
+                state.unread.add(t.source_ami)
             elif t.existing is not None:
                 state.records[t.source_ami] = t.existing
                 if t.existing.state == "pending":
                     state.pending.add(t.source_ami)
-        return ("poll", 0.0) if state.pending else ("finish", 0.0)
+        return ("wait", 0.0) if state.pending else ("share", 0.0)
 
     def _adopt_after_token_reuse(
         self, ec2: EC2Client, state: _RegionState, t: Target, exc: Exception
@@ -441,10 +518,79 @@ class _Run:
         return None
 
     def _poll(self, state: _RegionState) -> tuple[str, float] | None:
-        ids = {state.records[s].image_id: s for s in state.pending}
-        for rec in ec2x.images_by_id(self.clients.ec2(state.region), state.region, ids):
+        """One DescribeImages for all of the region's pending images."""
+        self._read_images(self.clients.ec2(state.region), state, state.pending)
+        return self._after_wait(state, "share")
+
+    def _progress(self, state: _RegionState) -> tuple[str, float] | None:
+        """The canary: one DescribeSnapshots for the progress of all the region's copies.
+
+        Falls back to polling the images when EC2 shows no progress (no tagged snapshots,
+        a snapshot in error) or the deadline has come.
+        """
+        if self.monotonic() >= self.deadline:
+            return self._poll(state)
+        tag_values: dict[str, set[str]] = {TAG_SOURCE_AMI: set(), TAG_COPIED_AT: set()}
+        for source in state.pending:
+            t = next(t for t in state.targets if t.source_ami == source)
+            copied_at = state.records[source].tags.get(TAG_COPIED_AT) or t.tags.get(TAG_COPIED_AT)
+            if copied_at:
+                tag_values[TAG_SOURCE_AMI].add(source)
+                tag_values[TAG_COPIED_AT].add(copied_at)
+        if not tag_values[TAG_SOURCE_AMI]:
+            return self._poll(state)
+        snaps = ec2x.snapshots_tagged(self.clients.ec2(state.region), tag_values)
+        now, mono = self.engine.now(), self.monotonic()
+
+        def elapsed(snap: ec2x.SnapshotProgress) -> float:
+            """How long the snapshot has been copying, as tightly as the answers allow.
+
+            A copy cannot have started before CopyImage answered, nor before its
+            StartTime (which may be rounded down to the second): the later one is used,
+            so the estimate errs late rather than early.
+            """
+            bounds = [math.inf]
+            answered = state.copy_answered.get(snap.tags.get(TAG_SOURCE_AMI, ""))
+            if answered is not None:
+                bounds.append(mono - answered)
+            if snap.started is not None:
+                bounds.append((now - snap.started).total_seconds())
+            least = min(bounds)
+            return max(0.0, least) if math.isfinite(least) else 0.0
+
+        readings = [
+            CopyProgress(percent=s.percent, elapsed=elapsed(s), done=s.state == "completed")
+            for s in snaps
+        ]
+        if any(s.state not in ("pending", "completed") for s in snaps):
+            readings = []
+        action, delay = after_progress(readings, self.engine.poll_policy)
+        if action is Next.POLL:
+            return self._poll(state)
+        if action is Next.TRY:
+            return "try", delay
+        return "wait", delay
+
+    def _after_wait(self, state: _RegionState, then: str) -> tuple[str, float]:
+        if state.pending and self.monotonic() >= self.deadline:
+            for source in sorted(state.pending):
+                state.errors[source] = (
+                    f"copy {state.records[source].image_id} still pending at the deadline "
+                    f"({self.inputs.timeout}); re-run to resume waiting"
+                )
+            state.pending.clear()
+        return ("wait", 0.0) if state.pending else (then, 0.0)
+
+    def _read_images(self, ec2: EC2Client, state: _RegionState, sources: Iterable[str]) -> None:
+        """DescribeImages for these sources' images: refresh records, settle pending ones."""
+        ids = {state.records[s].image_id: s for s in sources if s in state.records}
+        if not ids:
+            return
+        for rec in ec2x.images_by_id(ec2, state.region, ids, own=False):
             source = ids[rec.image_id]
             state.records[source] = rec
+            state.unread.discard(source)
+            state.dirty.discard(source)
             if rec.state == "available":
                 state.pending.discard(source)
             elif rec.state != "pending":
@@ -453,41 +599,59 @@ class _Run:
                     f"copy {rec.image_id} became {rec.state}:"
                     f" {rec.state_reason or 'no reason given'}"
                 )
-        if state.pending and self.monotonic() >= self.deadline:
-            for source in sorted(state.pending):
-                state.errors[source] = (
-                    f"copy {state.records[source].image_id} still pending at the deadline "
-                    f"({self.inputs.timeout}); re-run to resume waiting"
-                )
-            state.pending.clear()
-        return ("poll", 0.0) if state.pending else ("finish", 0.0)
 
-    def _finish(self, state: _RegionState) -> tuple[str, float] | None:
+    def _share(self, state: _RegionState) -> tuple[str, float] | None:
+        """Launch permissions — also the probe of images that may still be pending.
+
+        EC2 changes launch permission only of an available image, so a success confirms
+        the image is available and a refusal (``InvalidAMIID.Unavailable``) sends the
+        region back to waiting, keeping what succeeded. Only images with no launch
+        permission to add are confirmed with a DescribeImages.
+        """
         ec2 = self.clients.ec2(state.region)
-        ready = [
-            t
-            for t in state.targets
-            if t.source_ami not in state.errors and t.source_ami in state.records
-        ]
         if state.region in self.plan.unblock_regions and self.plan.share.public:
             self._await_unblocked(ec2, state)
+        refused: set[str] = set()
+        for t in self._ready(state):
+            try:
+                if not self._share_image(ec2, state, t):
+                    refused.add(t.source_ami)
+            except Exception as exc:
+                state.errors[t.source_ami] = error_text(exc)
+        state.pending -= set(state.errors)
+        unconfirmed = state.pending - refused
+        if unconfirmed:
+            self._read_images(ec2, state, unconfirmed)
+        return self._after_wait(state, "finish")
+
+    def _finish(self, state: _RegionState) -> tuple[str, float] | None:
+        """Repairs, one read-back of the images, snapshot permissions and their read-back, SSM."""
+        ec2 = self.clients.ec2(state.region)
+        ready = self._ready(state)
         for t in ready:
             try:
                 self._repair_image(ec2, state, t)
             except Exception as exc:
                 state.errors[t.source_ami] = error_text(exc)
-        ready = [t for t in ready if t.source_ami not in state.errors]
+        ready = self._ready(state)
+        self._verify_images(ec2, state, ready)
+        ready = self._ready(state)
         try:
             self._share_snapshots(ec2, state, ready)
         except Exception as exc:
             for t in ready:
                 state.errors.setdefault(t.source_ami, f"snapshot sharing failed: {error_text(exc)}")
-        ready = [t for t in ready if t.source_ami not in state.errors]
-        if any(state.changes.get(t.source_ami) for t in ready):
-            self._verify(ec2, state, ready)
+        self._verify_snapshots(ec2, state, self._ready(state))
         self._conclude(state)
         self._write_parameters(state)
         return None
+
+    def _ready(self, state: _RegionState) -> list[Target]:
+        return [
+            t
+            for t in state.targets
+            if t.source_ami not in state.errors and t.source_ami in state.records
+        ]
 
     # -- finish helpers
 
@@ -500,25 +664,16 @@ class _Run:
             time.sleep(delay)
             delay = min(delay * 2, 30.0)
 
-    def _repair_image(self, ec2: EC2Client, state: _RegionState, t: Target) -> None:
-        """Tags, deprecation and launch permission: only what is missing."""
-        rec = state.records[t.source_ami]
-        changes = state.changes.setdefault(t.source_ami, [])
-        if t.action is not Action.SOURCE:
-            miss = missing_tags(rec.tags, t.tags)
-            if miss:
-                ec2x.create_tags(ec2, [rec.image_id, *rec.snapshot_ids], miss)
-                changes.append("tags")
-            when = self.plan.deprecate_at
-            if when is not None and not _same_time(rec.deprecation_time, when):
-                ec2x.enable_deprecation(ec2, rec.image_id, when)
-                changes.append("deprecation")
+    def _share_image(self, ec2: EC2Client, state: _RegionState, t: Target) -> bool:
+        """Add the launch permissions the image lacks; False while EC2 says it is pending."""
+        source = t.source_ami
         share = self.plan.share
-        if not share.any:
-            return
+        if not share.any or source in state.launch_done:
+            return True
+        rec = state.records[source]
         public = share.public and not rec.public
         accounts, orgs, ous = share.accounts, share.organizations, share.ous
-        if share.private_entities and t.source_ami not in state.copied:
+        if share.private_entities and source not in state.copied:
             have = ec2x.launch_permissions(ec2, rec.image_id)
             accounts = tuple(a for a in accounts if {"UserId": a} not in have)
             orgs = tuple(o for o in orgs if {"OrganizationArn": o} not in have)
@@ -527,10 +682,83 @@ class _Run:
             public=public, accounts=accounts, organizations=orgs, ous=ous
         )
         if items:
-            ec2x.add_launch_permission(ec2, rec.image_id, items)
-            changes.append("share")
-        else:
-            state.image_already_shared.add(t.source_ami)
+            try:
+                ec2x.add_launch_permission(ec2, rec.image_id, items)
+            except ClientError as exc:
+                if ec2x.error_code(exc) != ec2x.IMAGE_UNAVAILABLE or source not in state.pending:
+                    raise
+                return False
+            state.change(source, "share")
+            state.newly_shared.add(source)
+            state.pending.discard(source)  # EC2 changes launch permission of available images only
+        state.launch_done.add(source)
+        return True
+
+    def _repair_image(self, ec2: EC2Client, state: _RegionState, t: Target) -> None:
+        """Tags of an image found from an earlier run, and deprecation: only what is missing."""
+        if t.action is Action.SOURCE:
+            return
+        rec = state.records[t.source_ami]
+        if t.source_ami not in state.unread:
+            miss = missing_tags(rec.tags, t.tags)
+            if miss:
+                ec2x.create_tags(ec2, [rec.image_id, *rec.snapshot_ids], miss)
+                state.change(t.source_ami, "tags")
+        when = self.plan.deprecate_at
+        if when is not None and not _same_time(rec.deprecation_time, when):
+            ec2x.enable_deprecation(ec2, rec.image_id, when)
+            state.change(t.source_ami, "deprecation")
+
+    def _verify_images(self, ec2: EC2Client, state: _RegionState, ready: Sequence[Target]) -> None:
+        """One DescribeImages: snapshot IDs of new copies and the read-back of every change.
+
+        Tags a copy lacks (a CopyImage whose tags did not stick) are repaired from the
+        answer. Reads are eventually consistent, so problems get one more read after
+        ``verify_retry_seconds``.
+        """
+        sources = {t.source_ami for t in ready} & (state.unread | state.dirty)
+        if not sources:
+            return
+        problems = self._check_images(ec2, state, ready, sources)
+        if problems:
+            time.sleep(self.engine.verify_retry_seconds)
+            problems = self._check_images(ec2, state, ready, sources)
+        for source, problem in problems.items():
+            state.errors[source] = f"verification failed: {problem}"
+
+    def _check_images(
+        self, ec2: EC2Client, state: _RegionState, ready: Sequence[Target], sources: set[str]
+    ) -> dict[str, str]:
+        share = self.plan.share
+        wanted = [t for t in ready if t.source_ami in sources]
+        self._read_images(ec2, state, sources)
+        problems: dict[str, str] = {}
+        for t in wanted:
+            rec = state.records[t.source_ami]
+            if t.source_ami in state.unread:
+                problems[t.source_ami] = f"{rec.image_id} is not visible"
+            elif t.source_ami in state.errors:
+                continue
+            elif share.public and not rec.public:
+                problems[t.source_ami] = f"{rec.image_id} is not public after ModifyImageAttribute"
+            elif t.action is not Action.SOURCE and (miss := missing_tags(rec.tags, t.tags)):
+                ec2x.create_tags(ec2, [rec.image_id, *rec.snapshot_ids], miss)
+                state.change(t.source_ami, "tags")
+                problems[t.source_ami] = f"{rec.image_id} lacks tags {', '.join(sorted(miss))}"
+            elif share.private_entities and t.source_ami in state.newly_shared:
+                have = ec2x.launch_permissions(ec2, rec.image_id)
+                want = ec2x.launch_permission_items(
+                    public=False,
+                    accounts=share.accounts,
+                    organizations=share.organizations,
+                    ous=share.ous,
+                )
+                lacking = [str(next(iter(w.values()))) for w in want if dict(w) not in have]
+                if lacking:
+                    problems[t.source_ami] = (
+                        f"{rec.image_id} is not shared with {', '.join(lacking)}"
+                    )
+        return problems
 
     def _snapshot_audience(self) -> list[str]:
         share = self.plan.share
@@ -541,19 +769,23 @@ class _Run:
     def _share_snapshots(
         self, ec2: EC2Client, state: _RegionState, ready: Sequence[Target]
     ) -> None:
-        """Every backing snapshot gets the image's audience (organizations/OUs do not apply)."""
+        """Every backing snapshot gets the image's audience (organizations/OUs do not apply).
+
+        Snapshots of images copied or shared by this run cannot have the audience yet and
+        are shared without reading first; only the others (a re-run) are read, with one
+        call per region and audience member.
+        """
         audience = self._snapshot_audience()
         if not audience:
             return
-        # Only images that already had their audience (a re-run) can have shared snapshots;
-        # the others' snapshots are shared without reading their permissions first.
-        old = {
+        fresh_images = state.copied | state.newly_shared
+        fresh = {
             s
             for t in ready
-            if t.source_ami in state.image_already_shared
+            if t.source_ami in fresh_images
             for s in state.records[t.source_ami].snapshot_ids
         }
-        fresh = {s for t in ready for s in state.records[t.source_ami].snapshot_ids} - old
+        old = {s for t in ready for s in state.records[t.source_ami].snapshot_ids} - fresh
         have = self._snapshot_users(ec2, old, audience)
         for t in ready:
             rec = state.records[t.source_ami]
@@ -565,57 +797,38 @@ class _Run:
                     ec2, snap, public=PUBLIC in users, accounts=[u for u in users if u != PUBLIC]
                 )
                 state.shared_snapshots.add(snap)
-                if "share-snapshots" not in state.changes.setdefault(t.source_ami, []):
+                state.changes.setdefault(t.source_ami, [])
+                if "share-snapshots" not in state.changes[t.source_ami]:
                     state.changes[t.source_ami].append("share-snapshots")
 
-    def _verify(self, ec2: EC2Client, state: _RegionState, ready: Sequence[Target]) -> None:
-        """One read per region (and per snapshot audience); one retry for eventual consistency."""
-        problems = self._check(ec2, state, ready)
-        if problems:
-            time.sleep(self.engine.verify_retry_seconds)
-            problems = self._check(ec2, state, ready)
-        for source, problem in problems.items():
-            state.errors[source] = f"verification failed: {problem}"
-
-    def _check(
+    def _verify_snapshots(
         self, ec2: EC2Client, state: _RegionState, ready: Sequence[Target]
-    ) -> dict[str, str]:
-        share = self.plan.share
-        ids = {state.records[t.source_ami].image_id: t for t in ready}
-        problems: dict[str, str] = {}
-        seen = {r.image_id: r for r in ec2x.images_by_id(ec2, state.region, ids, own=False)}
-        for image_id, t in ids.items():
-            rec = seen.get(image_id)
-            if rec is None:
-                problems[t.source_ami] = f"{image_id} is not visible"
-                continue
-            state.records[t.source_ami] = rec
-            if share.public and not rec.public:
-                problems[t.source_ami] = f"{image_id} is not public after ModifyImageAttribute"
-            elif t.action is not Action.SOURCE and (miss := missing_tags(rec.tags, t.tags)):
-                problems[t.source_ami] = f"{image_id} lacks tags {', '.join(sorted(miss))}"
-            elif share.private_entities:
-                have = ec2x.launch_permissions(ec2, image_id)
-                want = ec2x.launch_permission_items(
-                    public=False,
-                    accounts=share.accounts,
-                    organizations=share.organizations,
-                    ous=share.ous,
-                )
-                lacking = [str(next(iter(w.values()))) for w in want if dict(w) not in have]
-                if lacking:
-                    problems[t.source_ami] = f"{image_id} is not shared with {', '.join(lacking)}"
+    ) -> None:
+        """Read back the snapshots shared here; one retry for eventual consistency."""
         snaps = {
             s: t
             for t in ready
             for s in state.records[t.source_ami].snapshot_ids
             if s in state.shared_snapshots
         }
+        if not snaps:
+            return
         audience = self._snapshot_audience()
-        snap_users = self._snapshot_users(ec2, snaps, audience)
+        problems = self._snapshot_problems(ec2, snaps, audience)
+        if problems:
+            time.sleep(self.engine.verify_retry_seconds)
+            problems = self._snapshot_problems(ec2, snaps, audience)
+        for source, problem in problems.items():
+            state.errors.setdefault(source, f"verification failed: {problem}")
+
+    def _snapshot_problems(
+        self, ec2: EC2Client, snaps: Mapping[str, Target], audience: Sequence[str]
+    ) -> dict[str, str]:
+        users = self._snapshot_users(ec2, snaps, audience)
+        problems: dict[str, str] = {}
         for snap, t in snaps.items():
             for user in audience:
-                if user not in snap_users.get(snap, set()):
+                if user not in users.get(snap, set()):
                     problems.setdefault(t.source_ami, f"snapshot {snap} is not shared with {user}")
         return problems
 
@@ -624,9 +837,10 @@ class _Run:
     ) -> dict[str, set[str]]:
         """snapshot → the audience members that may create volumes from it.
 
-        ``attribute`` (default) reads DescribeSnapshotAttribute per snapshot and works
-        everywhere; ``restorable-by`` reads DescribeSnapshots once per region and audience
-        member (fewer calls, but moto ignores ``RestorableByUserIds``).
+        ``restorable-by`` (default) reads DescribeSnapshots once per region and audience
+        member, whatever the number of snapshots; ``attribute`` reads
+        DescribeSnapshotAttribute per snapshot (for endpoints that ignore
+        ``RestorableByUserIds``).
         """
         snaps = sorted(set(snapshots))
         out: dict[str, set[str]] = {s: set() for s in snaps}

@@ -9,7 +9,11 @@ coupling to moto 5.x internals in this one module makes it easy to find when mot
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Any
+
+_COPYING_CLASSES: dict[type, type] = {}
 
 
 def account_for(access_key: str) -> str:
@@ -46,3 +50,109 @@ def set_deprecation_time(account: str, region: str, image_id: str, when: str | N
         return False
     image.deprecation_time = when
     return True
+
+
+def image_state(account: str, region: str, image_id: str) -> str | None:
+    """An image's state (``pending``, ``available`` …), or None when it does not exist."""
+    image = find_image(account, region, image_id)
+    return None if image is None else str(image.state)
+
+
+def image_snapshot_ids(account: str, region: str, image_id: str) -> list[str]:
+    """The snapshots backing an image (moto gives every AMI exactly one)."""
+    image = find_image(account, region, image_id)
+    snapshot = getattr(image, "ebs_snapshot", None)
+    return [] if snapshot is None else [str(snapshot.id)]
+
+
+def image_tags(account: str, region: str, image_id: str) -> dict[str, str]:
+    """The user tags of an image (empty when it does not exist)."""
+    from moto.ec2.models import ec2_backends
+
+    try:
+        backend = ec2_backends[account][region]
+    except KeyError:
+        return {}
+    return dict(backend.tags.get(image_id, {}))
+
+
+def add_tags(account: str, region: str, resource_ids: list[str], tags: dict[str, str]) -> None:
+    """Tag images and snapshots the way CreateTags would (moto validates and stores)."""
+    from moto.ec2.models import ec2_backends
+
+    if resource_ids and tags:
+        ec2_backends[account][region].create_tags(resource_ids, tags)
+
+
+def snapshot_audience(account: str, region: str) -> dict[str, tuple[str, set[str], set[str]]]:
+    """snapshot → (owner, groups, user IDs) with create-volume permission, for one region."""
+    from moto.ec2.models import ec2_backends
+
+    try:
+        backend = ec2_backends[account][region]
+    except KeyError:
+        return {}
+    return {
+        snap_id: (
+            str(snap.owner_id),
+            set(snap.create_volume_permission_groups),
+            set(snap.create_volume_permission_userids),
+        )
+        for snap_id, snap in backend.snapshots.items()
+    }
+
+
+def _copying(snapshot: Any) -> None:
+    """Give a moto ``Snapshot`` a live ``progress`` (moto's is a constant ``100%``).
+
+    The instance's class is swapped for a subclass whose ``progress`` reads the copy window
+    set by :func:`start_snapshot_copy`; outside a window it is moto's own.
+    """
+    base = type(snapshot)
+    if getattr(base, "_imgpub_copying", False):
+        return
+    cls = _COPYING_CLASSES.get(base)
+    if cls is None:
+
+        def progress(self: Any) -> str:
+            window = getattr(self, "_imgpub_window", None)
+            if window is None:
+                return str(base.progress.fget(self))
+            started, seconds = window
+            done = int(100 * (time.monotonic() - started) / seconds) if seconds > 0 else 100
+            return f"{max(0, min(99, done))}%"
+
+        cls = type(
+            f"Copying{base.__name__}",
+            (base,),
+            {"progress": property(progress), "_imgpub_copying": True},
+        )
+        _COPYING_CLASSES[base] = cls
+    snapshot.__class__ = cls
+
+
+def start_snapshot_copy(account: str, region: str, image_id: str, seconds: float) -> None:
+    """The image's snapshots are ``pending``, their progress rising linearly over ``seconds``.
+
+    This is how EC2 shows the snapshots of an AMI copy in flight, and what lets a client
+    estimate when the copy will be done.
+    """
+    image = find_image(account, region, image_id)
+    snapshot = getattr(image, "ebs_snapshot", None)
+    if snapshot is None:
+        return
+    _copying(snapshot)
+    snapshot._imgpub_window = (time.monotonic(), seconds)
+    snapshot.status = "pending"
+    # StartTime is when the copy started, the same instant the progress counts from.
+    snapshot.start_time = datetime.now(UTC).replace(tzinfo=None)  # moto keeps naive UTC
+
+
+def complete_snapshot_copy(account: str, region: str, image_id: str) -> None:
+    """The copy is done: its snapshots are ``completed`` at ``100%``."""
+    image = find_image(account, region, image_id)
+    snapshot = getattr(image, "ebs_snapshot", None)
+    if snapshot is None:
+        return
+    snapshot._imgpub_window = None
+    snapshot.status = "completed"

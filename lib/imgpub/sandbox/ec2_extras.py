@@ -10,7 +10,12 @@ region failures, 38 regions in every partition). This middleware sits in front o
   while a region is blocked, with EC2's ``OperationNotPermitted``;
 * answers Enable/DisableImageDeprecation with EC2's validations, and shows
   ``DeprecationTime`` in DescribeImages;
-* makes CopyImage ``ClientToken`` idempotent, and copies optionally ``pending`` for a while;
+* makes CopyImage ``ClientToken`` idempotent, applies its ``TagSpecifications`` (image and
+  snapshot) and ``CopyImageTags`` to the copy, and keeps copies optionally ``pending`` for a
+  while — during which its snapshots are ``pending`` with a rising ``Progress`` and
+  ModifyImageAttribute's launch permission answers ``InvalidAMIID.Unavailable``, as EC2
+  does for an image not yet available;
+* honours DescribeSnapshots ``RestorableByUserIds`` (account IDs, ``self``, ``all``);
 * answers DescribeRegions with the account's enabled regions of the ``aws`` partition;
 * translates ModifySnapshotAttribute's structured ``CreateVolumePermission`` (which moto
   silently ignores) into the flat form moto implements;
@@ -154,6 +159,7 @@ class Ec2Extras:
         """
         for account, region, image_id in self.state.take_due():
             ec2_backend.set_image_state(account, region, image_id, "available")
+            ec2_backend.complete_snapshot_copy(account, region, image_id)
 
     def _forward(self, call: Ec2Call, params: dict[str, str] | None = None) -> Reply:
         environ = call.environ if params is None else with_body(call.environ, params)
@@ -186,6 +192,16 @@ class Ec2Extras:
         return success_reply(call.action, [("imageBlockPublicAccessState", UNBLOCKED_STATE)])
 
     def modify_image_attribute(self, call: Ec2Call) -> Reply | None:
+        """Launch permission needs an available image, then an unblocked region for ``all``.
+
+        EC2 refuses attribute changes on an image that is not yet ``available`` (a copy in
+        progress) with ``InvalidAMIID.Unavailable``; moto would accept them.
+        """
+        image_id = call.params.get("ImageId", "")
+        if _changes_launch_permission(call.params) and (
+            ec2_backend.image_state(call.account, call.region, image_id) == "pending"
+        ):
+            raise Ec2Error("InvalidAMIID.Unavailable", unavailable_message(image_id))
         if self.state.is_blocked(call.region) and _adds_public(call.params):
             raise Ec2Error("OperationNotPermitted", BLOCKED_PUBLIC_SHARE_MESSAGE)
         return None
@@ -240,6 +256,7 @@ class Ec2Extras:
     # --- copies, registrations -----------------------------------------------------
 
     def copy_image(self, call: Ec2Call) -> Reply:
+        _copy_tag_specifications(call.params)  # invalid ones fail before any copy
         token = call.params.get("ClientToken")
         if not token:
             return self._copy(call)
@@ -268,12 +285,34 @@ class Ec2Extras:
         image_id = _created_image(reply)
         if image_id is not None:
             self.state.record_images(call.region, [image_id])
+            self._tag_copy(call, image_id)
             latency = self.state.config.copy_pending_seconds
             if latency > 0 and ec2_backend.set_image_state(
                 call.account, call.region, image_id, "pending"
             ):
                 self.state.add_pending((call.account, call.region, image_id), latency)
+                ec2_backend.start_snapshot_copy(call.account, call.region, image_id, latency)
         return reply
+
+    def _tag_copy(self, call: Ec2Call, image_id: str) -> None:
+        """What EC2 does with a CopyImage's tags and moto ignores.
+
+        ``CopyImageTags=true`` copies the source's user-defined tags (not ``aws:`` ones) to
+        the new AMI; ``TagSpecifications`` put their tags on the new AMI (``image``) and on
+        every new snapshot (``snapshot``), atomically with the copy. Explicit tags win over
+        copied ones with the same key.
+        """
+        image_tags: dict[str, str] = {}
+        if is_true(call.params.get("CopyImageTags")):
+            source = ec2_backend.image_tags(
+                call.account, call.params.get("SourceRegion", ""), call.params["SourceImageId"]
+            )
+            image_tags.update({k: v for k, v in source.items() if not k.startswith("aws:")})
+        specs = _copy_tag_specifications(call.params)
+        image_tags.update(specs.get("image", {}))
+        ec2_backend.add_tags(call.account, call.region, [image_id], image_tags)
+        snapshots = ec2_backend.image_snapshot_ids(call.account, call.region, image_id)
+        ec2_backend.add_tags(call.account, call.region, snapshots, specs.get("snapshot", {}))
 
     def register_image(self, call: Ec2Call) -> Reply:
         reply = self._forward(call)
@@ -288,6 +327,37 @@ class Ec2Extras:
         _dry_run(call)
         fragment = describe_regions_xml(call.params, self.state.enabled_regions(), self._universe)
         return success_reply(call.action, raw_xml=fragment)
+
+    def describe_snapshots(self, call: Ec2Call) -> Reply | None:
+        """Honour ``RestorableByUserIds``, which moto ignores (it lists every snapshot).
+
+        EC2 returns only snapshots those accounts can create volumes from: an account ID
+        (of the caller's own snapshots) matches its explicit permission, public snapshots
+        and its own; ``self`` the caller's own and explicitly shared ones; ``all`` public
+        ones. The answer is computed here and handed to moto as an extra ``snapshot-id``
+        filter, so moto's other filters and its response format stay in charge.
+        """
+        users = indexed_values(call.params, "RestorableBy")
+        if not users:
+            return None
+        allowed = {
+            snap
+            for snap, (owner, groups, user_ids) in ec2_backend.snapshot_audience(
+                call.account, call.region
+            ).items()
+            if any(_may_restore(user, call.account, owner, groups, user_ids) for user in users)
+        }
+        given = filters(call.params)
+        if "snapshot-id" in given:
+            allowed &= set(given["snapshot-id"])
+        given["snapshot-id"] = sorted(allowed) or ["snap-00000000000000000"]  # matches none
+        params = {
+            k: v for k, v in call.params.items() if not k.startswith(("Filter.", "RestorableBy."))
+        }
+        for i, (name, values) in enumerate(sorted(given.items()), 1):
+            params[f"Filter.{i}.Name"] = name
+            params.update({f"Filter.{i}.Value.{j}": v for j, v in enumerate(values, 1)})
+        return self._forward(call, params)
 
     def modify_snapshot_attribute(self, call: Ec2Call) -> Reply | None:
         """Replay ``CreateVolumePermission={"Add"/"Remove": …}`` as moto's flat form."""
@@ -325,7 +395,52 @@ _HANDLERS: dict[str, Callable[[Ec2Extras, Ec2Call], Reply | None]] = {
     "CreateImage": Ec2Extras.register_image,
     "DescribeRegions": Ec2Extras.describe_regions,
     "ModifySnapshotAttribute": Ec2Extras.modify_snapshot_attribute,
+    "DescribeSnapshots": Ec2Extras.describe_snapshots,
 }
+
+
+def unavailable_message(image_id: str) -> str:
+    """EC2's ``InvalidAMIID.Unavailable`` for an image not (yet) in a state that allows this."""
+    return (
+        f"The image id '[{image_id}]' is not in a state from which you can modify "
+        "attributes; it is pending, not available."
+    )
+
+
+def _changes_launch_permission(params: dict[str, str]) -> bool:
+    """Does a ModifyImageAttribute touch launch permission (structured or flat form)?"""
+    if any(k.startswith("LaunchPermission.") for k in params):
+        return True
+    flat = ("UserId.", "UserGroup.", "OrganizationArn.", "OrganizationalUnitArn.")
+    return params.get("Attribute", "").lower() == "launchpermission" or any(
+        k.startswith(flat) for k in params
+    )
+
+
+def _copy_tag_specifications(params: dict[str, str]) -> dict[str, dict[str, str]]:
+    """CopyImage's ``TagSpecification.N``: resource type → tags; only image and snapshot."""
+    out: dict[str, dict[str, str]] = {}
+    for spec in indexed_structs(params, "TagSpecification"):
+        kind = spec.get("ResourceType", "")
+        if kind not in ("image", "snapshot"):
+            raise Ec2Error(
+                "InvalidParameterValue",
+                f"'{kind}' is not a valid taggable resource type for this operation.",
+            )
+        tags = out.setdefault(kind, {})
+        for tag in indexed_structs(spec, "Tag"):
+            if "Key" in tag:
+                tags[tag["Key"]] = tag.get("Value", "")
+    return out
+
+
+def _may_restore(user: str, caller: str, owner: str, groups: set[str], users: set[str]) -> bool:
+    """Can ``user`` (an account ID, ``self`` or ``all``) create volumes from the snapshot?"""
+    if user == "all":
+        return "all" in groups
+    if user == "self":
+        return owner == caller or caller in users
+    return user == owner or user in users or "all" in groups
 
 
 def _required(call: Ec2Call, name: str) -> str:

@@ -18,7 +18,9 @@ from .conftest import SOURCE_REGION, Aws
 
 REGIONS = ("ap-south-1", "eu-central-1", "eu-west-1")
 ACCOUNT = "111122223333"
-FAST = PollPolicy(leader_min=0.2, leader_ratio=0.2, follower_first=5.0, wake_gap=0.0)
+FAST = PollPolicy(
+    leader_first=0.2, leader_min=0.2, leader_ratio=0.2, follower_first=5.0, wake_gap=0.0
+)
 
 
 def inputs(sources: tuple[str, ...], **overrides: object) -> MirrorInputs:

@@ -20,7 +20,9 @@ from imgpub.mirror.waiting import PollPolicy
 from .conftest import SOURCE_REGION, Aws
 
 REGIONS = ("ap-south-1", "eu-central-1", "eu-west-1")
-FAST = PollPolicy(leader_min=0.2, leader_ratio=0.2, follower_first=1.0, wake_gap=0.0)
+FAST = PollPolicy(
+    leader_first=0.2, leader_min=0.2, leader_ratio=0.2, follower_first=1.0, wake_gap=0.0
+)
 
 
 def public_inputs(sources: tuple[str, ...], **overrides: object) -> MirrorInputs:
@@ -35,14 +37,16 @@ def public_inputs(sources: tuple[str, ...], **overrides: object) -> MirrorInputs
     return MirrorInputs(**base)  # type: ignore[arg-type]
 
 
-def run(aws: Aws, given: MirrorInputs, attempts: int = 3) -> MirrorResult:
+def run(
+    aws: Aws, given: MirrorInputs, attempts: int = 3, policy: PollPolicy = FAST
+) -> MirrorResult:
     factory = aws.factory()
     factory_attempts = (
         factory
         if attempts == 3
         else type(factory)(environ=aws.env, max_attempts=attempts, observer=aws.counter.observe)
     )
-    engine = MirrorEngine(factory_attempts, poll_policy=FAST, verify_retry_seconds=0.1)
+    engine = MirrorEngine(factory_attempts, poll_policy=policy, verify_retry_seconds=0.1)
     return engine.apply(engine.prepare(given))
 
 
@@ -118,17 +122,40 @@ def test_throttling_reaches_the_same_end_state(aws: Aws, ec2_control: Any) -> No
         assert len(images) == 2  # no duplicates despite retried CopyImage
 
 
-def test_pending_copies_are_waited_for_in_batches(aws: Aws, ec2_control: Any) -> None:
+def test_pending_copies_are_waited_for_on_one_canary(aws: Aws, ec2_control: Any) -> None:
     sources = two_sources(aws)
     ec2_control.configure(copy_pending_seconds=1.5)
-    result = run(aws, public_inputs(sources))
+    patient = PollPolicy(leader_first=0.5, follower_first=60.0)  # no fallback polls
+    result = run(aws, public_inputs(sources), policy=patient)
     assert not result.failed, result.failed
+    assert all(t.public for t in result.targets)
     stats = ec2_control.stats()
-    # Batched: each poll covers both sources of a region, so polls < copies x attempts.
-    polls = (
-        stats.count("DescribeImages") - 1 - 2 * len(REGIONS) - 1
-    )  # minus source, discovery, verify
-    assert polls < stats.count("CopyImage") * 3
+    # Only the canary region looks at progress; nobody polls DescribeImages while waiting:
+    # one for the sources, one discovery and one read-back per copy region, one read-back
+    # in the source region.
+    assert stats.count("DescribeSnapshots") - (len(REGIONS) + 1) <= 2  # minus the read-backs
+    assert stats.count("DescribeImages") == 1 + 2 * len(REGIONS) + 1
+
+
+def test_share_refused_while_pending_goes_back_to_waiting(aws: Aws, ec2_control: Any) -> None:
+    """A region tried too early (its copy still pending) waits again and then finishes."""
+    sources = two_sources(aws)
+    ec2_control.configure(copy_pending_seconds=1.5)
+    too_early = PollPolicy(
+        leader_first=0.2,
+        leader_min=0.2,
+        follower_first=0.3,
+        wake_gap=0.0,
+        eta_margin=-1.0,  # try at once, whatever the progress says
+        eta_margin_min=-100.0,
+    )
+    result = run(aws, public_inputs(sources), policy=too_early)
+    assert not result.failed, result.failed
+    assert all(t.public for t in result.targets)
+    pairs = len(result.targets)
+    assert ec2_control.stats().count("ModifyImageAttribute") > pairs  # some were refused
+    for region in REGIONS:
+        assert len(aws.ec2(region).describe_images(Owners=["self"])["Images"]) == 2
 
 
 def test_deadline_fails_pending_copies_and_rerun_resumes(aws: Aws, ec2_control: Any) -> None:
@@ -146,19 +173,32 @@ def test_deadline_fails_pending_copies_and_rerun_resumes(aws: Aws, ec2_control: 
 
 
 def test_ec2_call_budget_per_image_and_region(aws: Aws, ec2_control: Any) -> None:
-    """Two sources, public, every enabled region: EC2 calls per (image, region)."""
+    """Two sources, public, three regions and the source region: every EC2 call counted."""
     sources = two_sources(aws)
     ec2_control.reset_stats()
-    result = run(
-        aws, public_inputs(sources, regions=RegionSelection(everything=True), max_concurrency=16)
-    )
+    patient = PollPolicy(leader_first=1.0, follower_first=60.0)  # all started; no fallback
+    result = run(aws, public_inputs(sources), policy=patient)
     assert not result.failed
-    pairs = len(result.targets)
-    per_pair = ec2_control.stats().total / pairs
-    print(f"\nEC2 calls per (image, region): {per_pair:.2f} over {pairs} pairs")
-    print(aws.counter.by_operation("ec2"))
-    assert aws.counter.total("ec2") == ec2_control.stats().total
-    assert per_pair <= 7.0
+    regions = len(REGIONS) + 1
+    stats = ec2_control.stats()
+    by_action = Counter({a: stats.count(a) for a, _ in stats.calls})
+    assert by_action == {
+        "DescribeRegions": 1,
+        "DescribeImages": 1 + len(REGIONS) + regions,  # sources, discovery, read-backs
+        "GetImageBlockPublicAccessState": regions,
+        "CopyImage": 2 * len(REGIONS),
+        "DescribeSnapshots": 1 + regions,  # the canary's progress, the read-backs
+        "ModifyImageAttribute": 2 * regions,
+        "ModifySnapshotAttribute": 2 * regions,
+    }
+    assert stats.total / len(result.targets) <= 5.0
+    assert aws.counter.total("ec2") == stats.total
+
+    # A re-run: per region the discovery, block-public-access check and one snapshot read.
+    ec2_control.reset_stats()
+    again = run(aws, public_inputs(sources), policy=patient)
+    assert {t.state for t in again.targets} == {TargetState.EXISTED}
+    assert ec2_control.stats().total == 1 + 1 + len(REGIONS) + 2 * regions
 
 
 def test_deprecation_on_every_copy_and_not_repeated(aws: Aws, ec2_control: Any) -> None:

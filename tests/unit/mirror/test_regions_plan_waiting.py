@@ -19,7 +19,7 @@ from imgpub.mirror.plan import (
 )
 from imgpub.mirror.regions import KnownRegion, resolve_regions
 from imgpub.mirror.ssm_names import parse_template
-from imgpub.mirror.waiting import PollPlanner, PollPolicy
+from imgpub.mirror.waiting import CopyProgress, Next, PollPlanner, PollPolicy, after_progress
 
 NOW = datetime(2026, 11, 21, 20, 0, tzinfo=UTC)
 KNOWN = [
@@ -205,9 +205,10 @@ def test_ssm_preview_in_plan_detects_collisions_before_any_change() -> None:
 # -- poll schedule -----------------------------------------------------------------------
 
 
-def test_leader_polls_proportionally_followers_rarely_and_are_woken() -> None:
+def test_canary_is_the_last_started_followers_poll_rarely_and_are_woken() -> None:
     planner = PollPlanner(
         PollPolicy(
+            leader_first=3,
             leader_min=2,
             leader_ratio=0.2,
             leader_max=30,
@@ -216,33 +217,76 @@ def test_leader_polls_proportionally_followers_rarely_and_are_woken() -> None:
             wake_gap=5,
         )
     )
-    assert planner.start("eu-west-1", 0.0) == 2  # leader
-    assert planner.start("us-west-2", 0.5) == 30  # follower
-    assert planner.start("ap-east-1", 0.6) == 30
-    assert planner.next_delay("eu-west-1", 100.0) == 20  # 20% of the time waited
-    assert planner.next_delay("eu-west-1", 1000.0) == 30  # capped
-    assert planner.next_delay("us-west-2", 31.0) == 60  # doubling
-    assert planner.settled("eu-west-1", 200.0) == ("us-west-2", "ap-east-1")
+    assert planner.start("eu-west-1", 0.0) == 3  # the canary's first look
+    assert planner.start("us-west-2", 0.5) == 3  # started later: the new canary
     assert planner.leader == "us-west-2"
-    # A second settle right after does not wake the same regions again (wake_gap).
-    assert planner.settled("us-west-2", 201.0) == ("ap-east-1",)  # the new leader is always polled
-    assert planner.pending == ("ap-east-1",)
+    assert planner.next_delay("eu-west-1", 0.5) == 30  # demoted: a rare fallback poll
+    assert planner.start("ap-east-1", 0.6) == 3
+    assert planner.next_delay("us-west-2", 0.6) == 30
+    assert planner.next_delay("ap-east-1", 100.6) == 20  # 20% of the time waited
+    assert planner.next_delay("ap-east-1", 1000.0) == 30  # capped
+    assert planner.next_delay("eu-west-1", 31.0) == 60  # doubling
+    assert planner.settled("ap-east-1", 200.0) == ("eu-west-1", "us-west-2")
+    assert planner.leader == "us-west-2"
+    # A second settle right after does not wake the same regions again (wake_gap), but the
+    # new canary is always tried.
+    assert planner.settled("us-west-2", 201.0) == ("eu-west-1",)
+    assert planner.pending == ("eu-west-1",)
 
 
-def test_polls_for_twenty_second_copies_in_thirty_regions() -> None:
-    """Simulated: how many DescribeImages a 20 s copy costs with the default policy."""
-    planner = PollPlanner()
+def test_progress_gives_one_attempt_when_the_copy_should_be_done() -> None:
+    policy = PollPolicy(leader_max=30, eta_margin=0.01, eta_margin_min=0.2)
+    # 15% after 3 s: at most 20 s in all (the percentage is floored), 17 s to go + margin.
+    action, delay = after_progress([CopyProgress(15, 3.0, False)], policy)
+    assert action is Next.TRY and delay == pytest.approx(17.2)
+    # The slowest snapshot decides; completed ones do not count.
+    action, delay = after_progress(
+        [CopyProgress(50, 3.0, False), CopyProgress(10, 3.0, False), CopyProgress(100, 9, True)],
+        policy,
+    )
+    assert action is Next.TRY and delay == pytest.approx(27.3)
+    assert after_progress([CopyProgress(100, 5.0, True)] * 2, policy) == (Next.TRY, 0.0)
+
+
+def test_progress_far_from_done_is_read_again_halfway_and_nothing_means_poll() -> None:
+    policy = PollPolicy(leader_max=30)
+    # 2% after 60 s: ~49 min to go; look again in half that.
+    action, delay = after_progress([CopyProgress(2, 60.0, False)], policy)
+    assert action is Next.READ and delay == pytest.approx(1470)
+    assert after_progress([CopyProgress(0, 60.0, False)], policy) == (Next.READ, -1.0)
+    assert after_progress([], policy) == (Next.POLL, 0.0)
+
+
+def test_canary_schedule_for_twenty_second_copies_in_thirty_regions() -> None:
+    """Simulated: the canary looks once, the others are woken when it is done."""
+    policy = PollPolicy()
+    planner = PollPlanner(policy)
     regions = [f"r{i}" for i in range(30)]
-    due = {r: planner.start(r, 0.0) for r in regions}
-    polls, now, finished_at = 0, 0.0, 20.0
+    due: dict[str, float] = {}
+    for i, region in enumerate(regions):  # starts spread over 0.3 s, later ones are canaries
+        now = i * 0.01
+        previous = planner.leader
+        due[region] = now + planner.start(region, now)
+        if previous is not None:
+            due[previous] = now + planner.next_delay(previous, now)
+    reads, attempts, now, copy_time = 0, 0, 0.0, 20.0
     while due:
         region = min(due, key=due.__getitem__)
         now = due.pop(region)
-        polls += 1
-        if now >= finished_at:
+        started = regions.index(region) * 0.01
+        if region != planner.leader or now >= started + copy_time:
+            attempts += 1
+            assert now >= started + copy_time, "an attempt before the copy was done"
             for woken in planner.settled(region, now):
                 due[woken] = now
-        else:
-            due[region] = now + planner.next_delay(region, now)
-    assert now <= finished_at + 5  # lateness stays under the benchmark's 5 s
-    assert polls <= 30 + 12  # one poll per region plus the leader's
+            continue
+        reads += 1
+        elapsed = now - started
+        action, delay = after_progress(
+            [CopyProgress(int(100 * elapsed / copy_time), elapsed, False)], policy
+        )
+        assert action is Next.TRY
+        due[region] = now + (delay if delay > 0 else planner.next_delay(region, now))
+    assert reads == 1  # one DescribeSnapshots for the whole wait
+    assert attempts == 30  # every region's share succeeds at its first attempt
+    assert now <= copy_time + 0.3 + 2  # lateness stays far under the benchmark's 5 s
