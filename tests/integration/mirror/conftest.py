@@ -19,6 +19,7 @@ import pytest
 from botocore.config import Config
 
 from imgpub.aws.session import CallCounter, ClientFactory
+from imgpub.sandbox.seed import register_release_ami
 
 SOURCE_REGION = "us-east-1"
 
@@ -79,19 +80,7 @@ class Aws:
         return True
 
     def make_source(self, name: str, arch_tag: str, version: str = "9.7.20260518") -> str:
-        ec2 = self.ec2()
-        image_id: str = ec2.register_image(
-            Name=name, Description=f"Official {name}", RootDeviceName="/dev/sda1"
-        )["ImageId"]
-        ec2.create_tags(
-            Resources=[image_id],
-            Tags=[
-                {"Key": "Name", "Value": name},
-                {"Key": "Version", "Value": version},
-                {"Key": "Architecture", "Value": arch_tag},
-            ],
-        )
-        return image_id
+        return register_release_ami(self.ec2(), name, version, arch_tag)
 
 
 @pytest.fixture
