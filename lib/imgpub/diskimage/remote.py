@@ -80,7 +80,52 @@ class ResumingStream:
             closer()
 
 
-class HttpSource:
+class _RemoteSource:
+    """What every streamed remote image shares: its kind, the blob size it implies, and a
+    stream that reopens at the current byte when the connection breaks.
+
+    Subclasses say how to read the object's metadata (``identity``, ``_headers``) and how to
+    open the object at a byte offset (``_open_at``).
+    """
+
+    _kind: ImageKind
+    #: Errors after which the stream is reopened at the current byte.
+    _stream_errors: tuple[type[BaseException], ...] = _STREAM_ERRORS
+
+    @property
+    def kind(self) -> ImageKind:
+        return self._kind
+
+    def identity(self) -> SourceIdentity:
+        raise NotImplementedError
+
+    def _headers(self) -> Mapping[str, Any]:
+        raise NotImplementedError
+
+    def _open_at(self, position: int) -> Readable:
+        raise NotImplementedError
+
+    def check(self) -> None:
+        """Reachability (the metadata request); a VHD's footer is checked as the stream ends."""
+        self._headers()
+
+    def blob_size(self) -> int | None:
+        length = self.identity().size
+        if length is None or self._kind.compression != "none":
+            return None
+        return length if self._kind.format == "vhd" else raw_blob_size(length)
+
+    def blob_chunks(self) -> Generator[Chunk, None, None]:
+        stream = ResumingStream(
+            self._open_at, errors=self._stream_errors, length=self.identity().size
+        )
+        try:
+            yield from stream_blob_chunks(stream, self._kind, self.identity())
+        finally:
+            stream.close()
+
+
+class HttpSource(_RemoteSource):
     """An image behind an ``http://`` or ``https://`` URL (streamed with urllib)."""
 
     def __init__(self, url: str, *, timeout: float = 60.0) -> None:
@@ -92,10 +137,6 @@ class HttpSource:
     @property
     def name(self) -> str:
         return source_name(self.url)
-
-    @property
-    def kind(self) -> ImageKind:
-        return self._kind
 
     def _request(
         self, method: str, headers: Mapping[str, str], *, transient_5xx: bool = False
@@ -165,16 +206,6 @@ class HttpSource:
         )
         return SourceIdentity(self.name, length, fingerprint, modified)
 
-    def check(self) -> None:
-        """Reachability (the HEAD request); a VHD's footer is checked as the stream ends."""
-        self._headers()
-
-    def blob_size(self) -> int | None:
-        length = self.identity().size
-        if length is None or self._kind.compression != "none":
-            return None
-        return length if self._kind.format == "vhd" else raw_blob_size(length)
-
     def _open_at(self, position: int) -> Readable:
         head = self._headers()
         headers: dict[str, str] = {}
@@ -193,13 +224,6 @@ class HttpSource:
             )
         return response
 
-    def blob_chunks(self) -> Generator[Chunk, None, None]:
-        stream = ResumingStream(self._open_at, length=self.identity().size)
-        try:
-            yield from stream_blob_chunks(stream, self._kind, self.identity())
-        finally:
-            stream.close()
-
 
 class S3Client(Protocol):
     """The two calls of a boto3 S3 client imgpub uses (the client is injected)."""
@@ -209,7 +233,7 @@ class S3Client(Protocol):
     def get_object(self, **kwargs: Any) -> Mapping[str, Any]: ...
 
 
-class S3Source:
+class S3Source(_RemoteSource):
     """An image in S3, streamed with ``get_object``; the client is passed in."""
 
     def __init__(self, client: S3Client, bucket: str, key: str) -> None:
@@ -218,14 +242,11 @@ class S3Source:
         self.key = key
         self._kind = image_kind(source_name(key))
         self._head: Mapping[str, Any] | None = None
+        self._stream_errors = (*_STREAM_ERRORS, _botocore_stream_errors())
 
     @property
     def name(self) -> str:
         return source_name(self.key)
-
-    @property
-    def kind(self) -> ImageKind:
-        return self._kind
 
     def _headers(self) -> Mapping[str, Any]:
         if self._head is None:
@@ -249,15 +270,6 @@ class S3Source:
         )
         return SourceIdentity(self.name, length, fingerprint, unix)
 
-    def check(self) -> None:
-        self._headers()
-
-    def blob_size(self) -> int | None:
-        length = self.identity().size
-        if length is None or self._kind.compression != "none":
-            return None
-        return length if self._kind.format == "vhd" else raw_blob_size(length)
-
     def _open_at(self, position: int) -> Readable:
         head = self._headers()
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key}
@@ -267,17 +279,6 @@ class S3Source:
             kwargs["Range"] = f"bytes={position}-"
         body: Readable = self._client.get_object(**kwargs)["Body"]
         return body
-
-    def blob_chunks(self) -> Generator[Chunk, None, None]:
-        stream = ResumingStream(
-            self._open_at,
-            errors=(*_STREAM_ERRORS, _botocore_stream_errors()),
-            length=self.identity().size,
-        )
-        try:
-            yield from stream_blob_chunks(stream, self._kind, self.identity())
-        finally:
-            stream.close()
 
 
 def _botocore_stream_errors() -> type[BaseException]:
