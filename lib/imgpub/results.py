@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -237,7 +238,7 @@ class ResultsDocument:
             raise
 
 
-def default_results_path(env: dict[str, str] | os._Environ[str]) -> Path:
+def default_results_path(env: Mapping[str, str]) -> Path:
     """$RUNNER_TEMP/imgpub-results.json in Actions, ./imgpub-results.json elsewhere."""
     if env.get("GITHUB_ACTIONS", "").lower() == "true" and env.get("RUNNER_TEMP"):
         return Path(env["RUNNER_TEMP"]) / "imgpub-results.json"

@@ -11,7 +11,7 @@ import json
 import os
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -123,8 +123,8 @@ def run_stage(
     try:
         config = load_config(config_file or env.get("IMGPUB_CONFIG"), module.NAME)
         reader = InputReader(module.INPUTS, flags=flags, env=env, config=config, mask=gha.mask)
-        results_path = Path(reader.text("results")) if reader.text("results") else None
-        results_path = results_path or default_results_path(dict(env))
+        given = reader.text("results")
+        results_path = Path(given) if given else default_results_path(env)
         previous = ResultsDocument.load(results_path)
         section.dry_run = reader.boolean("dry-run")
         section.inputs = reader.given_values()
@@ -160,7 +160,7 @@ def run_stage(
             "exit_code": code,
         }
         section.status = "failed"
-        _report_failure(gha, summary, module.NAME, message, exc, True if debug else None)
+        _report_failure(gha, summary, module.NAME, message, exc, debug)
         outputs = {"status": "failed"}
         if results_path is not None:
             outputs["results-path"] = str(results_path)
@@ -215,7 +215,7 @@ def _report_failure(
     stage: str,
     line: str,
     exc: BaseException,
-    debug: bool | None,
+    debug: bool,
 ) -> None:
     """One line on the log (an error annotation in Actions) and the remedy in the summary."""
     gha.error(line, title=f"imgpub {stage}")
@@ -247,6 +247,3 @@ def _run_info(env: Mapping[str, str]) -> dict[str, str]:
 def json_output(value: object) -> str:
     """Compact JSON for outputs: consumers read them with fromJSON()."""
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
-
-
-ProgressCallback = Callable[[str, float, float | None], None]

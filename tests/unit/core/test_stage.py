@@ -45,7 +45,7 @@ def make_stage(behaviour):
     )
 
 
-def run(tmp_path, flags, behaviour="ok", env=None):
+def run(tmp_path, flags, behaviour="ok", env=None, debug=False):
     out = tmp_path / "out"
     summ = tmp_path / "summary"
     out.write_text("")
@@ -58,7 +58,9 @@ def run(tmp_path, flags, behaviour="ok", env=None):
         **(env or {}),
     }
     stdout = io.StringIO()
-    code = run_stage(make_stage(behaviour), flags=flags, env=env, gha=Gha(env, stdout=stdout))
+    code = run_stage(
+        make_stage(behaviour), flags=flags, env=env, gha=Gha(env, stdout=stdout), debug=debug
+    )
     return code, out.read_text(), summ.read_text(), stdout.getvalue()
 
 
@@ -143,3 +145,9 @@ def test_broken_config_file_is_exit_2(tmp_path):
     cfg.write_text("demo-stage: [unclosed\n")
     code, _, _, stdout = run(tmp_path, {}, env={"IMGPUB_CONFIG": str(cfg)})
     assert code == 2 and "not valid YAML" in stdout
+
+
+def test_debug_adds_the_traceback(tmp_path):
+    code, _, _, stdout = run(tmp_path, {"regions": "a"}, behaviour="crash", debug=True)
+    assert code == 1
+    assert "Traceback (most recent call last)" in stdout and "kaboom" in stdout
