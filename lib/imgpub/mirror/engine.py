@@ -57,7 +57,7 @@ from imgpub.mirror.result import (
     TargetOutcome,
     TargetState,
 )
-from imgpub.mirror.ssm_names import ImageFacts, SsmTemplate, plan_parameters
+from imgpub.mirror.ssm_names import ImageFacts, SsmParameter, SsmTemplate, plan_parameters
 from imgpub.mirror.waiting import CopyProgress, Next, PollPlanner, PollPolicy, after_progress
 from imgpub.mirror.workers import RegionWorkers
 
@@ -916,10 +916,7 @@ class _Run:
             current = ssm_params.current_values(ssm, [p.name for p in params])
         except Exception as exc:
             state.parameters = [
-                ParameterOutcome(
-                    p.region, p.name, p.value, ParameterState.FAILED, p.source_ami, error_text(exc)
-                )
-                for p in params
+                _parameter_outcome(p, ParameterState.FAILED, error_text(exc)) for p in params
             ]
             return
         written: dict[str, ParameterOutcome] = {}
@@ -927,20 +924,13 @@ class _Run:
         for p in params:
             old = current.get(p.name)
             if old == p.value:
-                outcomes.append(
-                    ParameterOutcome(
-                        p.region, p.name, p.value, ParameterState.EXISTED, p.source_ami
-                    )
-                )
+                outcomes.append(_parameter_outcome(p, ParameterState.EXISTED))
                 continue
             if old is not None and not p.overwrite:
                 outcomes.append(
-                    ParameterOutcome(
-                        p.region,
-                        p.name,
-                        p.value,
+                    _parameter_outcome(
+                        p,
                         ParameterState.FAILED,
-                        p.source_ami,
                         f"holds {old}; per-image names are never overwritten"
                         " — delete it or change the template",
                     )
@@ -956,18 +946,9 @@ class _Run:
                     description=f"{p.source_ami} mirrored by imgpub",
                 )
             except Exception as exc:
-                outcomes.append(
-                    ParameterOutcome(
-                        p.region,
-                        p.name,
-                        p.value,
-                        ParameterState.FAILED,
-                        p.source_ami,
-                        error_text(exc),
-                    )
-                )
+                outcomes.append(_parameter_outcome(p, ParameterState.FAILED, error_text(exc)))
                 continue
-            written[p.name] = ParameterOutcome(p.region, p.name, p.value, new_state, p.source_ami)
+            written[p.name] = _parameter_outcome(p, new_state)
         if written:
             try:
                 back = ssm_params.current_values(ssm, written)
@@ -1013,6 +994,10 @@ def _placeholder(t: Target, image_id: str) -> ImageRecord:
         snapshot_ids=(),
         tags={},
     )
+
+
+def _parameter_outcome(p: SsmParameter, state: ParameterState, error: str = "") -> ParameterOutcome:
+    return ParameterOutcome(p.region, p.name, p.value, state, p.source_ami, error)
 
 
 def _same_time(existing: str, wanted: datetime) -> bool:
