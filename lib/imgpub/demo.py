@@ -35,7 +35,6 @@ class DemoWorld:
     ami_id: str
     region: str
     results: Path
-    env: dict[str, str]
 
 
 def make_demo_disk(path: Path, size_mib: int = DEMO_IMAGE_MIB) -> int:
@@ -144,7 +143,7 @@ def run_demo(gha: Gha, stages: dict[str, StageModule], *, keep: bool = False) ->
             image = workdir / DEMO_IMAGE_NAME
             size = make_demo_disk(image)
             ami_id, region = register_demo_ami(env)
-            world = DemoWorld(workdir, image, ami_id, region, workdir / "results.json", env)
+            world = DemoWorld(workdir, image, ami_id, region, workdir / "results.json")
             prep = Summary().heading("Prepared", 3)
             prep.bullets(
                 [
