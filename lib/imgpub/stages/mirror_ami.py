@@ -30,7 +30,7 @@ from imgpub.mirror.result import (
     TargetState,
 )
 from imgpub.mirror.spec import MIRROR_INPUTS
-from imgpub.mirror.tables import render_csv, render_markdown, table_rows
+from imgpub.mirror.tables import TableRow, render_csv, render_markdown, table_rows
 from imgpub.results import Target
 from imgpub.results import TargetState as RecordState
 from imgpub.stage import StageContext, StageResult, json_output
@@ -124,8 +124,9 @@ def run(ctx: StageContext) -> StageResult:
         raise CloudError(str(exc), remedy="check the network and AWS configuration") from None
 
     record_result(ctx, result)
-    write_tables(ctx, inputs, result)
-    summarize_result(ctx.summary, plan, result, time.monotonic() - started)
+    rows = table_rows(result.published_images())
+    write_tables(ctx, inputs, rows)
+    summarize_result(ctx.summary, plan, result, rows, time.monotonic() - started)
     return StageResult(outputs=result_outputs(result), data={"amis": result.ami_map()})
 
 
@@ -266,9 +267,8 @@ def record_result(ctx: StageContext, result: MirrorResult) -> None:
     ctx.section.data["unblocked_regions"] = list(result.unblocked_regions)
 
 
-def write_tables(ctx: StageContext, inputs: MirrorInputs, result: MirrorResult) -> None:
+def write_tables(ctx: StageContext, inputs: MirrorInputs, rows: list[TableRow]) -> None:
     """CSV and Markdown in AlmaLinux's published format, for what succeeded."""
-    rows = table_rows(result.published_images())
     ctx.section.data["table"] = [list(r.cells()) for r in rows]
     if inputs.csv_output:
         _write(inputs.csv_output, render_csv(rows))
@@ -305,7 +305,9 @@ def result_outputs(result: MirrorResult) -> dict[str, str]:
     }
 
 
-def summarize_result(summary: Summary, plan: Plan, result: MirrorResult, seconds: float) -> None:
+def summarize_result(
+    summary: Summary, plan: Plan, result: MirrorResult, rows: list[TableRow], seconds: float
+) -> None:
     copied = sum(1 for t in result.targets if t.state is TargetState.COPIED)
     existed = sum(1 for t in result.targets if t.state is TargetState.EXISTED)
     failed = len(result.failed)
@@ -344,7 +346,7 @@ def summarize_result(summary: Summary, plan: Plan, result: MirrorResult, seconds
         )
     if result.notices:
         summary.bullets(list(result.notices))
-    rows_csv = render_csv(table_rows(result.published_images()))
+    rows_csv = render_csv(rows)
     if rows_csv:
         summary.details("Region table (CSV, AlmaLinux format)", rows_csv, "csv")
     summary.details("amis (JSON)", json.dumps(result.ami_map(), indent=2, sort_keys=True), "json")
