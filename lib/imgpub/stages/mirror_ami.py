@@ -306,7 +306,7 @@ def result_outputs(result: MirrorResult) -> dict[str, str]:
 
 
 def summarize_result(
-    summary: Summary, plan: Plan, result: MirrorResult, rows: list[TableRow], seconds: float
+    summary: Summary, plan: Plan, result: MirrorResult, table: list[TableRow], seconds: float
 ) -> None:
     copied = sum(1 for t in result.targets if t.state is TargetState.COPIED)
     existed = sum(1 for t in result.targets if t.state is TargetState.EXISTED)
@@ -346,7 +346,7 @@ def summarize_result(
         )
     if result.notices:
         summary.bullets(list(result.notices))
-    rows_csv = render_csv(rows)
+    rows_csv = render_csv(table)
     if rows_csv:
         summary.details("Region table (CSV, AlmaLinux format)", rows_csv, "csv")
     summary.details("amis (JSON)", json.dumps(result.ami_map(), indent=2, sort_keys=True), "json")
