@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,29 +18,11 @@ import yaml
 
 from imgpub.inputs import COMMON_OUTPUTS, with_common_inputs
 from imgpub.stage import StageModule
+from imgpub.stages import STAGES
 
 SETUP_PYTHON = "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97"
 SETUP_PYTHON_VERSION = "v7.0.0"
 PYTHON_VERSION = "3.12"
-
-
-@dataclass(frozen=True)
-class ActionMeta:
-    """What the action file needs beyond the stage's inputs: extras and Marketplace looks."""
-
-    extras: str
-    icon: str
-    color: str
-
-
-ACTION_META: dict[str, ActionMeta] = {
-    "build-ami": ActionMeta("aws", "box", "orange"),
-    "mirror-ami": ActionMeta("aws", "copy", "orange"),
-    "marketplace-changeset": ActionMeta("aws", "shopping-cart", "orange"),
-    "azure-gallery": ActionMeta("azure", "upload-cloud", "blue"),
-    "ecr-mirror": ActionMeta("aws,oci", "layers", "orange"),
-    "wiki-pr": ActionMeta("github", "git-pull-request", "gray-dark"),
-}
 
 
 def env_name(input_name: str) -> str:
@@ -50,7 +31,7 @@ def env_name(input_name: str) -> str:
 
 def render(module: StageModule) -> str:
     """The action.yml text for one stage."""
-    meta = ACTION_META[module.NAME]
+    meta = STAGES[module.NAME]
     inputs: dict[str, Any] = {}
     for spec in with_common_inputs(module.INPUTS):
         entry: dict[str, Any] = {"description": " ".join(spec.description.split())}
@@ -90,7 +71,7 @@ def render(module: StageModule) -> str:
                     "shell": "bash",
                     "env": {
                         "IMGPUB_PYTHON": "${{ steps.setup-python.outputs.python-path }}",
-                        "IMGPUB_EXTRAS": meta.extras,
+                        "IMGPUB_EXTRAS": ",".join(meta.extras),
                     },
                     "run": 'bash "$GITHUB_ACTION_PATH/../_shared/install.sh"',
                 },

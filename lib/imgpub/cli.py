@@ -8,8 +8,6 @@ release in it.
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import os
 import shlex
 import signal
@@ -26,26 +24,16 @@ from imgpub.errors import EXIT_BAD_INPUT, EXIT_FAILURE, ImgpubError
 from imgpub.gha import Gha
 from imgpub.inputs import COMMON_INPUTS, COMMON_OUTPUTS, InputSpec, with_common_inputs
 from imgpub.stage import StageModule, run_stage
-
-#: Stage name → module. A stage appears once its module exists.
-STAGE_MODULES: dict[str, str] = {
-    "build-ami": "imgpub.stages.build_ami",
-    "mirror-ami": "imgpub.stages.mirror_ami",
-    "marketplace-changeset": "imgpub.stages.marketplace_changeset",
-    "azure-gallery": "imgpub.stages.azure_gallery",
-    "ecr-mirror": "imgpub.stages.ecr_mirror",
-    "wiki-pr": "imgpub.stages.wiki_pr",
-}
+from imgpub.stages import MissingExtra, StageInfo, load_stage, present_stages
 
 
 def available_stages() -> dict[str, StageModule]:
-    """The stages whose modules are present in this installation, imported."""
-    stages: dict[str, StageModule] = {}
-    for name, module_name in STAGE_MODULES.items():
-        if importlib.util.find_spec(module_name) is None:
-            continue
-        stages[name] = cast(StageModule, importlib.import_module(module_name))
-    return stages
+    """Every stage present in this installation, imported (needs all their extras).
+
+    The CLI itself imports only the stage it runs (see :func:`main`); this is for tools
+    that need them all, such as the action generator and the contract tests.
+    """
+    return {name: cast(StageModule, load_stage(info)) for name, info in present_stages().items()}
 
 
 def _add_input_flag(parser: argparse.ArgumentParser, spec: InputSpec) -> None:
@@ -73,7 +61,14 @@ def _dest(name: str) -> str:
     return "in_" + name.replace("-", "_")
 
 
-def build_parser(stages: dict[str, StageModule]) -> argparse.ArgumentParser:
+def build_parser(
+    stages: dict[str, StageModule], infos: dict[str, StageInfo] | None = None
+) -> argparse.ArgumentParser:
+    """The whole command line; only the stages in ``stages`` get their input flags.
+
+    ``infos`` lists the stages to offer; those not imported appear in ``--help`` with the
+    extra they need, and a call to one of them is answered by :func:`main` before parsing.
+    """
     parser = argparse.ArgumentParser(
         prog="imgpub",
         description=textwrap.dedent(
@@ -101,11 +96,18 @@ def build_parser(stages: dict[str, StageModule]) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"imgpub {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    for name, module in stages.items():
+    offered = infos if infos is not None else {}
+    for name in [*offered, *(n for n in stages if n not in offered)]:
+        info = offered.get(name)
+        module = stages.get(name)
+        if module is None:
+            assert info is not None
+            sub.add_parser(name, help=f"{_first_sentence(info.help)} [{_needs(info)}]")
+            continue
         sp = sub.add_parser(
             name,
-            help=module.HELP,
-            description=module.HELP,
+            help=f"{_first_sentence(module.HELP)} [{_needs(info)}]" if info else module.HELP,
+            description=module.HELP + (f"\n\nInstall: {info.install_hint}" if info else ""),
             epilog=_outputs_epilog(module),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
@@ -156,6 +158,14 @@ def build_parser(stages: dict[str, StageModule]) -> argparse.ArgumentParser:
     )
     demo_p.add_argument("--keep", action="store_true", help="Keep the work folder.")
     return parser
+
+
+def _first_sentence(text: str) -> str:
+    return text.split(". ", 1)[0].rstrip(".") + "."
+
+
+def _needs(info: StageInfo) -> str:
+    return "needs imgpub[" + ",".join(info.extras) + "]"
 
 
 def _services_help() -> str:
@@ -253,11 +263,29 @@ def _sandbox_serve(args: argparse.Namespace, gha: Gha) -> int:
         return 0
 
 
+def _requested_stage(argv: Sequence[str]) -> str | None:
+    """The stage named on the command line, if any (the first word that is not a flag)."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in present_stages() else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    stages = available_stages()
-    parser = build_parser(stages)
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     gha = Gha()
+    infos = present_stages()
+    stages: dict[str, StageModule] = {}
+    requested = _requested_stage(argv)
+    if requested is not None:
+        # Only this stage is imported: an action installs only the extras its stage needs.
+        try:
+            stages[requested] = cast(StageModule, load_stage(infos[requested]))
+        except MissingExtra as exc:
+            gha.error(str(exc))
+            return EXIT_BAD_INPUT
+    parser = build_parser(stages, infos)
+    args = parser.parse_args(argv)
     try:
         if args.command is None:
             parser.print_help()
@@ -274,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from imgpub.demo import run_demo
 
-            return run_demo(gha, stages, keep=args.keep)
+            return run_demo(gha, keep=args.keep)
     except ImgpubError as exc:
         gha.error(exc.one_line())
         return exc.exit_code

@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from imgpub.errors import EXIT_OK
 from imgpub.gha import Gha, Summary
 from imgpub.results import ResultsDocument
 from imgpub.stage import StageModule, run_stage
+from imgpub.stages import MissingExtra, load_stage, present_stages
 
 DEMO_IMAGE_NAME = "AlmaLinux-9-Azure-9.6-20250522.0.x86_64.raw"
 DEMO_AMI_NAME = "AlmaLinux OS 9.6.20250522 x86_64"
@@ -125,9 +127,21 @@ def _environ(extra: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def run_demo(gha: Gha, stages: dict[str, StageModule], *, keep: bool = False) -> int:
+def _demo_stages(gha: Gha) -> dict[str, StageModule]:
+    """The stages the demo can run here; one whose extra is missing is skipped with a warning."""
+    stages: dict[str, StageModule] = {}
+    for name, info in present_stages().items():
+        try:
+            stages[name] = cast(StageModule, load_stage(info))
+        except MissingExtra as exc:
+            gha.warning(f"skipping {name}: {exc}")
+    return stages
+
+
+def run_demo(gha: Gha, *, keep: bool = False) -> int:
     from imgpub.sandbox import Sandbox
 
+    stages = _demo_stages(gha)
     workdir = Path(tempfile.mkdtemp(prefix="imgpub-demo-"))
     code = EXIT_OK
     try:

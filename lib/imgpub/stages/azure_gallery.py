@@ -70,13 +70,10 @@ from imgpub.errors import CloudError, ConfigError, ImgpubError, InputError
 from imgpub.inputs import InputSpec, OutputSpec
 from imgpub.results import Target, TargetState
 from imgpub.stage import StageContext, StageResult, json_output
+from imgpub.stages import STAGES
 
 NAME = "azure-gallery"
-HELP = (
-    "Stream a RAW or VHD disk image (local, https:// or s3://) into an Azure page blob and "
-    "publish it as Compute Gallery image versions (Gen1 and Gen2 for x86_64, Gen2 for arm64), "
-    "replicated to the target regions. Dry run by default."
-)
+HELP = STAGES[NAME].help
 
 STEPS = ("upload", "publish")
 MAX_INDEX_BUMPS = 20
@@ -403,7 +400,9 @@ def _s3_client(env: Mapping[str, str]) -> object:
         import boto3
     except ImportError:
         raise InputError(
-            "image", "s3:// images need boto3", "install imgpub with the aws extra"
+            "image",
+            "s3:// images are read with boto3, which is not installed",
+            "pip install 'imgpub[aws]'",
         ) from None
     session = boto3.session.Session(region_name=env.get("AWS_DEFAULT_REGION") or None)
     return session.client("s3", endpoint_url=env.get("AWS_ENDPOINT_URL") or None)

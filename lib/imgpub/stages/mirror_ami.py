@@ -34,13 +34,10 @@ from imgpub.mirror.tables import TableRow, render_csv, render_markdown, table_ro
 from imgpub.results import Target
 from imgpub.results import TargetState as RecordState
 from imgpub.stage import StageContext, StageResult, json_output
+from imgpub.stages import STAGES
 
 NAME = "mirror-ami"
-HELP = (
-    "Copy AMIs to every enabled region (or a list), tag them, share them or make them "
-    "public, publish SSM parameters and AlmaLinux-format region tables. Re-runs finish "
-    "what is missing and change nothing else."
-)
+HELP = STAGES[NAME].help
 INPUTS = MIRROR_INPUTS
 OUTPUTS = (
     OutputSpec(

@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from imgpub.cli import STAGE_MODULES, available_stages, build_parser, main
+from imgpub.cli import available_stages, build_parser, main
 from imgpub.inputs import with_common_inputs
+from imgpub.stages import STAGES as REGISTRY
 
 STAGES = available_stages()
 
@@ -44,9 +45,12 @@ def test_stage_help_documents_every_input_as_a_flag(name):
         assert out.name in text
 
 
-def test_registered_stage_modules_follow_the_naming_rule():
-    for name, module in STAGE_MODULES.items():
-        assert module == "imgpub.stages." + name.replace("-", "_")
+def test_every_stage_module_is_the_registered_stage():
+    for name, module in STAGES.items():
+        info = REGISTRY[name]
+        assert module.__name__ == "imgpub.stages." + name.replace("-", "_")
+        assert (info.name, info.help) == (module.NAME, module.HELP)
+        assert info.extras, f"{name} names no extra: its action would install no SDK"
 
 
 def test_sandbox_help_explains_run_and_serve():

@@ -1,0 +1,166 @@
+"""Each action from a clean install of exactly the extras its action.yml names.
+
+The rest of the suite runs in the dev venv, which holds every extra, so it cannot see an
+action that fails to start because its install lacks a module. These tests install imgpub
+from the checkout the way a user gets it: through each action's real install script (no
+preinstalled venv), and with the core alone, then run the stage's ``--help`` and a dry run
+from that install.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from harness import run_action
+
+from imgpub.stages import STAGES, present_stages
+from tests.integration.mirror_helpers import release_sources
+from tests.integration.test_azure_gallery_stage import IMAGE, make_raw
+
+pytestmark = [pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+ACTIONS = ROOT / "actions"
+
+
+def action_extras(stage: str) -> str:
+    """The IMGPUB_EXTRAS the action's install step passes to the install script."""
+    doc = yaml.safe_load((ACTIONS / stage / "action.yml").read_text("utf-8"))
+    install = next(s for s in doc["runs"]["steps"] if s.get("id") == "install")
+    return str(install["env"]["IMGPUB_EXTRAS"])
+
+
+def imgpub(venv: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(venv / "bin" / "imgpub"), *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+    )
+
+
+def installed_modules(venv: Path) -> set[str]:
+    code = "import importlib.util as u, sys; print(' '.join(m for m in sys.argv[1:] if u.find_spec(m)))"
+    proc = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", code, "boto3", "azure", "moto"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(proc.stdout.split())
+
+
+@pytest.fixture(scope="module")
+def core_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """imgpub with no extras at all, built from a copy of the checkout."""
+    work = tmp_path_factory.mktemp("core")
+    src = work / "src"
+    src.mkdir()
+    (src / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text("utf-8"), "utf-8")
+    (src / "README.md").write_text((ROOT / "README.md").read_text("utf-8"), "utf-8")
+    subprocess.run(["cp", "-R", str(ROOT / "lib"), str(src / "lib")], check=True)
+    venv = work / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            str(src),
+        ],
+        check=True,
+        timeout=600,
+        capture_output=True,
+    )
+    return venv
+
+
+def test_every_action_installs_exactly_its_stage_extras():
+    for name in present_stages():
+        assert action_extras(name) == ",".join(STAGES[name].extras), name
+
+
+def test_core_install_lists_every_stage_with_its_extra(core_venv: Path):
+    assert installed_modules(core_venv) == set()
+    proc = imgpub(core_venv, "--help")
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(proc.stdout.split())
+    for name, info in present_stages().items():
+        assert name in text
+        assert f"[needs imgpub[{','.join(info.extras)}]]" in text, name
+
+
+@pytest.mark.parametrize("name", sorted(present_stages()))
+def test_a_stage_without_its_extra_exits_2_naming_it(core_venv: Path, name: str):
+    for argv in ([name, "--help"], [name, "--dry-run", "true"]):
+        proc = imgpub(core_venv, *argv)
+        assert proc.returncode == 2, (argv, proc.stdout, proc.stderr)
+        lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
+        assert len(lines) == 1, lines
+        assert "Traceback" not in lines[0]
+        assert STAGES[name].install_hint in lines[0], lines[0]
+
+
+def _run_from_real_install(tmp_path: Path, stage: str, inputs: dict[str, str], env: dict[str, str]):
+    result = run_action(
+        ACTIONS / stage,
+        inputs=inputs,
+        env=env,
+        reuse_venv=None,  # the action's own install script, not the dev venv
+        root=tmp_path / "runner",
+        tool_cache=tmp_path / "toolcache",
+    )
+    venv = Path(result.step("install").outputs["venv"])
+    assert venv.parent == tmp_path / "toolcache" / "imgpub", venv
+    return result, venv
+
+
+def _check_stage_venv(venv: Path, stage: str) -> None:
+    # (PyGithub is not a marker: actions-toolkit, a core dependency, already brings it.)
+    wanted = {"aws": "boto3", "azure": "azure"}
+    expected = {wanted[e] for e in STAGES[stage].extras if e in wanted}
+    assert installed_modules(venv) == expected, "the action installs more or less than it names"
+    proc = imgpub(venv, stage, "--help")
+    assert proc.returncode == 0, proc.stderr
+    assert "--dry-run" in proc.stdout
+    top = imgpub(venv, "--help")
+    assert top.returncode == 0 and stage in top.stdout
+
+
+def test_mirror_ami_action_from_its_own_install(tmp_path: Path, aws_endpoint: str):
+    import os
+
+    x86, _ = release_sources()
+    env = {
+        k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    }
+    env["AWS_REGION"] = "us-east-1"
+    result, venv = _run_from_real_install(
+        tmp_path, "mirror-ami", {"source-ami": x86, "regions": "eu-west-1", "dry-run": "true"}, env
+    )
+    assert result.exit_code == 0, result.stdout
+    assert result.outputs["status"] == "success"
+    doc = json.loads(Path(result.outputs["results-path"]).read_text("utf-8"))
+    planned = doc["stages"]["mirror-ami"]["targets"]
+    assert [t["state"] for t in planned if t["kind"] == "ami-copy"] == ["planned"]
+    _check_stage_venv(venv, "mirror-ami")
+    assert imgpub(venv, "azure-gallery", "--help").returncode == 2
+
+
+def test_azure_gallery_action_from_its_own_install(tmp_path: Path):
+    raw = make_raw(tmp_path / IMAGE)
+    result, venv = _run_from_real_install(tmp_path, "azure-gallery", {"image": str(raw)}, {})
+    assert result.exit_code == 0, result.stdout
+    assert result.outputs["status"] == "success"
+    versions = json.loads(result.outputs["image-versions"])
+    assert versions and {v["state"] for v in versions} == {"planned"}
+    _check_stage_venv(venv, "azure-gallery")
