@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
+from imgpub.flow import StageModule
 from imgpub.inputs import COMMON_OUTPUTS, with_common_inputs
-from imgpub.stage import StageModule
 from imgpub.stages import STAGES
 
 SETUP_PYTHON = "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97"

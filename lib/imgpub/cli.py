@@ -21,9 +21,10 @@ from typing import cast
 
 from imgpub import __version__
 from imgpub.errors import EXIT_BAD_INPUT, EXIT_FAILURE, ImgpubError
+from imgpub.flow import StageModule
 from imgpub.gha import Gha
 from imgpub.inputs import COMMON_INPUTS, COMMON_OUTPUTS, InputSpec, with_common_inputs
-from imgpub.stage import StageModule, run_stage
+from imgpub.stage import run_stage
 from imgpub.stages import MissingExtra, StageInfo, load_stage, present_stages
 
 
@@ -49,6 +50,7 @@ def _add_input_flag(parser: argparse.ArgumentParser, spec: InputSpec) -> None:
         "int": "N",
         "secret": "SECRET",
         "path": "PATH",
+        "output": "PATH",
     }.get(spec.kind, "VALUE")
     kwargs: dict[str, object] = {"dest": _dest(spec.name), "metavar": metavar, "help": help_text}
     if spec.kind == "bool":

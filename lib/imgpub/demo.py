@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import cast
 
 from imgpub.errors import EXIT_OK
+from imgpub.flow import StageModule
 from imgpub.gha import Gha, Summary
 from imgpub.results import ResultsDocument
-from imgpub.stage import StageModule, run_stage
+from imgpub.stage import run_stage
 from imgpub.stages import MissingExtra, load_stage, present_stages
 
 DEMO_IMAGE_NAME = "AlmaLinux-9-Azure-9.6-20250522.0.x86_64.raw"

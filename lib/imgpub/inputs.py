@@ -16,14 +16,17 @@ An empty value counts as unset: a composite action passes every input, given or 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from imgpub.errors import InputError
 
-InputKind = Literal["text", "bool", "list", "lines", "int", "secret", "path"]
+InputKind = Literal["text", "bool", "list", "lines", "int", "secret", "path", "output"]
+"""``path`` is a file the stage reads; ``output`` one it writes (checked writable up front)."""
 
 _TRUE = ("true", "True", "TRUE")
 _FALSE = ("false", "False", "FALSE")
@@ -76,7 +79,7 @@ COMMON_INPUTS: tuple[InputSpec, ...] = (
         "results",
         "Path of the results document to read and extend (JSON). Default: "
         "$RUNNER_TEMP/imgpub-results.json in Actions, ./imgpub-results.json elsewhere.",
-        kind="path",
+        kind="output",
     ),
 )
 
@@ -184,6 +187,17 @@ class InputReader:
             raise InputError(name, f"{number} is above {maximum}", f"use at most {maximum}")
         return number
 
+    def output_path(self, name: str) -> Path | None:
+        """An ``output`` input as a path that can be written, or None when unset."""
+        text = self.text(name)
+        return check_output_path(name, Path(text)) if text else None
+
+    def check_output_paths(self) -> None:
+        """Every ``output`` input that has a value can be written (before any change)."""
+        for name, spec in self._specs.items():
+            if spec.kind == "output":
+                self.output_path(name)
+
     def given_values(self) -> dict[str, str]:
         """Every non-secret input that has a value, for the results document."""
         out: dict[str, str] = {}
@@ -193,6 +207,32 @@ class InputReader:
                 continue
             out[name] = value
         return out
+
+
+def check_output_path(name: str, path: Path) -> Path:
+    """``path`` can be created or replaced as a file; else an InputError naming ``name``.
+
+    Checked before the first change, so that a typo in an output path stops the run while
+    nothing has happened yet, instead of after the images were made public.
+    """
+    if path.is_dir():
+        raise InputError(name, f"{path} is a directory", "give the path of a file to write")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise InputError(name, f"{path} is not writable", "choose a writable path")
+        return path
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(
+            name, f"{path} cannot be created: {ancestor} is not a folder", "fix the path"
+        )
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError(
+            name, f"{path} cannot be created: {ancestor} is not writable", "choose a writable path"
+        )
+    return path
 
 
 def _config_text(value: object) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -25,9 +25,10 @@ import jsonschema
 
 from imgpub import __version__
 from imgpub.errors import ConfigError
+from imgpub.redact import scrub
 
 SCHEMA_VERSION = 1
-TargetState = Literal["created", "existed", "updated", "failed", "planned", "skipped"]
+TargetState = Literal["created", "existed", "updated", "failed", "planned", "skipped", "cancelled"]
 SectionStatus = Literal["success", "partial", "failed", "planned"]
 #: States that count as "this target is in place".
 DONE_STATES: frozenset[str] = frozenset({"created", "existed", "updated"})
@@ -121,7 +122,7 @@ class Section:
             return "failed"
         if self.dry_run:
             return "planned"
-        failed = bool(self.by_state("failed"))
+        failed = bool(self.by_state("failed", "cancelled"))
         done = bool(self.by_state(*DONE_STATES))
         if failed and done:
             return "partial"
@@ -222,9 +223,13 @@ class ResultsDocument:
             ) from None
         return cls.from_json(data, origin=f"results document {path}")
 
-    def save(self, path: Path) -> None:
-        """Validate, then write atomically (temp file in the same folder + rename)."""
-        data = self.to_json()
+    def save(self, path: Path, *, secrets: Iterable[str] = ()) -> None:
+        """Validate, then write atomically (temp file in the same folder + rename).
+
+        Every occurrence of a ``secrets`` value (the masked ones) is replaced by ``***``
+        first, so nothing masked in the log can reach the document either.
+        """
+        data = scrub(self.to_json(), secrets)
         jsonschema.validate(data, schema())
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".imgpub-results-", dir=path.parent)

@@ -1,8 +1,10 @@
-"""The flow every stage shares: inputs → run → results document, outputs, summary, exit code.
+"""run_stage: the flow every stage shares, from inputs to the exit code.
 
-A stage module only turns validated inputs into targets and outputs; :func:`run_stage` does
-everything around it the same way for every stage, so that exit codes, the results
-document, the summary on failure and the output rules cannot drift between actions.
+A stage module only reads its inputs, plans and applies (see :mod:`imgpub.flow`);
+:func:`run_stage` does everything around that the same way for every stage — phases and
+log groups, the dry-run branch, cancellation by signal, the results document (with every
+masked value scrubbed), outputs and the summary on failure — so exit codes and output rules
+cannot drift between actions.
 """
 
 from __future__ import annotations
@@ -12,63 +14,29 @@ import os
 import time
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TypeGuard, cast
 
 import yaml
 
+from imgpub.cancel import GRACE_SECONDS, Cancellation, cancel_on_signals
 from imgpub.errors import (
     EXIT_BAD_INPUT,
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_PARTIAL,
+    CloudError,
     ConfigError,
     ImgpubError,
     InputError,
 )
+from imgpub.flow import FlowStage, PlanReport, Report, RunStage, StageContext, StageModule
 from imgpub.gha import Gha, Summary
-from imgpub.inputs import COMMON_OUTPUTS, InputReader, InputSpec, OutputSpec
-from imgpub.results import ResultsDocument, Section, Target, default_results_path, utc_now
-
-
-class StageModule(Protocol):
-    """What a module under ``imgpub.stages`` provides."""
-
-    NAME: str
-    HELP: str
-    INPUTS: tuple[InputSpec, ...]
-    OUTPUTS: tuple[OutputSpec, ...]
-
-    def run(self, ctx: StageContext) -> StageResult: ...
-
-
-@dataclass
-class StageContext:
-    """Everything a stage may use; nothing else reaches it (clients are built from env)."""
-
-    stage: str
-    inputs: InputReader
-    gha: Gha
-    summary: Summary
-    previous: ResultsDocument
-    section: Section
-    env: Mapping[str, str]
-
-    @property
-    def dry_run(self) -> bool:
-        return self.section.dry_run
-
-    def record(self, target: Target) -> Target:
-        return self.section.add(target)
-
-
-@dataclass
-class StageResult:
-    """Outputs for the next job and stage-specific data for the results document."""
-
-    outputs: dict[str, str] = field(default_factory=dict)
-    data: dict[str, Any] = field(default_factory=dict)
+from imgpub.inputs import COMMON_OUTPUTS, InputReader, check_output_path
+from imgpub.redact import redact_urls
+from imgpub.results import ResultsDocument, Section, default_results_path, utc_now
+from imgpub.text import first_line
 
 
 def load_config(path_text: str | None, stage: str) -> dict[str, object]:
@@ -111,93 +79,213 @@ def run_stage(
     gha: Gha | None = None,
     debug: bool = False,
     config_file: str | None = None,
+    cancel: Cancellation | None = None,
 ) -> int:
     """Run one stage end to end and return its exit code (0, 1, 2 or 3)."""
     env = os.environ if env is None else env
     gha = gha or Gha(env)
-    summary = Summary()
-    started = time.monotonic()
-    results_path: Path | None = None
-    section = Section(stage=module.NAME)
-    previous = ResultsDocument()
-    try:
-        config = load_config(config_file or env.get("IMGPUB_CONFIG"), module.NAME)
-        reader = InputReader(module.INPUTS, flags=flags, env=env, config=config, mask=gha.mask)
-        given = reader.text("results")
-        results_path = Path(given) if given else default_results_path(env)
-        previous = ResultsDocument.load(results_path)
-        section.dry_run = reader.boolean("dry-run")
-        section.inputs = reader.given_values()
-        ctx = StageContext(
-            stage=module.NAME,
-            inputs=reader,
-            gha=gha,
-            summary=summary,
-            previous=previous,
-            section=section,
-            env=env,
-        )
-        result = module.run(ctx)
-        section.data.update(result.data)
-        section.status = section.decide_status()
-        outputs = _complete_outputs(module, result.outputs, section, results_path)
-        section.outputs = outputs
-        code = _exit_code(section)
-    except ImgpubError as exc:
-        code = exc.exit_code
-        section.error = {"message": exc.message, "remedy": exc.remedy, "exit_code": code}
-        section.status = "failed"
-        _report_failure(gha, summary, module.NAME, exc.one_line(), exc, debug)
-        outputs = {"status": "failed"}
-        if results_path is not None:
-            outputs["results-path"] = str(results_path)
-    except Exception as exc:  # anything unexpected is a bug: say so, keep the results
-        code = EXIT_FAILURE
-        message = f"unexpected error: {type(exc).__name__}: {exc}"
-        section.error = {
-            "message": message,
-            "remedy": "re-run with --debug for a traceback and report it",
-            "exit_code": code,
-        }
-        section.status = "failed"
-        _report_failure(gha, summary, module.NAME, message, exc, debug)
-        outputs = {"status": "failed"}
-        if results_path is not None:
-            outputs["results-path"] = str(results_path)
-
-    section.finished_at = utc_now()
-    section.duration_seconds = time.monotonic() - started
-    bad_input = section.error is not None and section.error.get("exit_code") == EXIT_BAD_INPUT
-    if results_path is not None and not bad_input:
-        # A bad-input failure changed nothing; it must not replace a good earlier section.
-        previous.run = _run_info(env) or previous.run
-        previous.put(section)
+    cancel = cancel or Cancellation()
+    run = _StageRun(module, gha, env, cancel)
+    with cancel_on_signals(cancel, run.on_signal):
         try:
-            previous.save(results_path)
+            run.execute(flags, config_file)
+        except KeyboardInterrupt as exc:  # a second signal: stop now, keep what is known
+            run.interrupted(str(exc) or "SIGINT")
+    return run.finish(debug)
+
+
+class _StageRun:
+    """One run of one stage: phases, recording and the exit code (see imgpub.flow)."""
+
+    def __init__(
+        self, module: StageModule, gha: Gha, env: Mapping[str, str], cancel: Cancellation
+    ) -> None:
+        self.module = module
+        self.gha = gha
+        self.env = env
+        self.cancel = cancel
+        self.summary = Summary()
+        self.started = time.monotonic()
+        self.section = Section(stage=module.NAME)
+        self.previous = ResultsDocument()
+        self.results_path: Path | None = None
+        self.ctx: StageContext | None = None
+        self.plan: PlanReport | None = None
+        self.outputs: dict[str, str] = {"status": "failed"}
+        self.failure: BaseException | None = None
+        self.code = EXIT_OK
+
+    @property
+    def changes_begun(self) -> bool:
+        return self.ctx is not None and self.ctx.changes_begun
+
+    def on_signal(self, name: str) -> None:
+        self.gha.warning(
+            f"{name} received: stopping new work; in-flight calls get {GRACE_SECONDS:.0f} s, "
+            "then the results document is written (send it again to stop at once)",
+            title=f"imgpub {self.module.NAME}",
+        )
+
+    def execute(self, flags: Mapping[str, str | None], config_file: str | None) -> None:
+        try:
+            ctx = self._context(flags, config_file)
+            self.ctx = ctx
+            if isinstance_flow(self.module):
+                report = self._flow(self.module, ctx)
+                if report is None:
+                    return
+                self._record_report(report)
+            else:
+                result = cast(RunStage, self.module).run(ctx)
+                self.section.data.update(result.data)
+                self._complete(result.outputs)
+        except ImgpubError as exc:
+            self._fail(exc, exc.exit_code)
+        except Exception as exc:  # anything unexpected is a bug: say so, keep the results
+            self._fail(exc, EXIT_FAILURE)
+
+    def _context(self, flags: Mapping[str, str | None], config_file: str | None) -> StageContext:
+        """Inputs, the results path and the earlier document; every problem here is exit 2."""
+        config = load_config(config_file or self.env.get("IMGPUB_CONFIG"), self.module.NAME)
+        reader = InputReader(
+            self.module.INPUTS, flags=flags, env=self.env, config=config, mask=self.gha.mask
+        )
+        given = reader.text("results")
+        self.results_path = Path(given) if given else default_results_path(self.env)
+        check_output_path("results", self.results_path)
+        reader.check_output_paths()
+        self.previous = ResultsDocument.load(self.results_path)
+        self.section.dry_run = reader.boolean("dry-run")
+        self.section.inputs = {k: redact_urls(v) for k, v in reader.given_values().items()}
+        return StageContext(
+            stage=self.module.NAME,
+            inputs=reader,
+            gha=self.gha,
+            summary=self.summary,
+            previous=self.previous,
+            section=self.section,
+            env=self.env,
+            cancel=self.cancel,
+        )
+
+    def _flow(self, module: FlowStage, ctx: StageContext) -> Report | None:
+        inputs = module.read(ctx)
+        with self.gha.group("Discover and plan (read-only)"):
+            plan = module.prepare(inputs, ctx)
+        self.plan = plan
+        with self.gha.group("Plan"):
+            for line in plan.lines():
+                self.gha.info(line)
+        if ctx.dry_run:
+            return plan
+        if self.cancel.is_set:
+            self._record_plan_as_not_done(self.cancel.reason)
+            raise CloudError(
+                f"{self.cancel.reason} before any change", remedy="re-run the same command"
+            )
+        ctx.begin_changes()
+        with self.gha.group(f"Apply: {module.NAME}"):
+            return module.apply(plan, ctx)
+
+    def _record_report(self, report: Report) -> None:
+        for target in report.targets():
+            self.section.add(target)
+        self.section.data.update(report.data())
+        report.summarize(self.summary)
+        self._complete(dict(report.outputs()))
+
+    def _complete(self, outputs: Mapping[str, str]) -> None:
+        declared = {o.name for o in (*self.module.OUTPUTS, *COMMON_OUTPUTS)}
+        unknown = set(outputs) - declared
+        if unknown:
+            raise RuntimeError(
+                f"stage {self.module.NAME} set undeclared outputs: {sorted(unknown)}"
+            )
+        if self.cancel.is_set:
+            self.section.data["cancelled"] = self.cancel.reason
+        self.section.status = self.section.decide_status()
+        self.outputs = dict(outputs)
+        self.outputs["status"] = (
+            "success" if self.section.status == "planned" else self.section.status
+        )
+        self.code = _exit_code(self.section)
+
+    def _record_plan_as_not_done(self, why: str) -> None:
+        """The plan's targets that a stopped run may not have finished: state ``cancelled``."""
+        if self.plan is None:
+            return
+        for target in self.plan.targets():
+            if target.state == "planned" and not self.section.dry_run:
+                target = replace(
+                    target,
+                    state="cancelled",
+                    error=why,
+                    remedy="re-run: imgpub finds what was done and finishes the rest",
+                )
+            self.section.add(target)
+
+    def interrupted(self, signal_name: str) -> None:
+        why = f"stopped at once by a second {signal_name}; what was in flight is unknown"
+        if not self.section.targets:
+            self._record_plan_as_not_done(why)
+        self._fail(CloudError(why, remedy="re-run the same command to finish"), EXIT_FAILURE)
+
+    def _fail(self, exc: BaseException, code: int) -> None:
+        after_changes = self.changes_begun
+        if code == EXIT_BAD_INPUT and after_changes:
+            code = EXIT_FAILURE  # exit 2 promises nothing changed; here it may have
+        if isinstance(exc, ImgpubError):
+            message, remedy = exc.message, exc.remedy
+        else:
+            message = f"unexpected error: {type(exc).__name__}: {exc}"
+            remedy = "re-run with --debug for a traceback and report it"
+        if after_changes and not self.section.targets:
+            self._record_plan_as_not_done(f"the run stopped: {first_line(message)}")
+        self.code = code
+        self.failure = exc
+        self.section.error = {"message": message, "remedy": remedy, "exit_code": code}
+        self.section.status = "failed"
+        self.outputs = {"status": "failed"}
+
+    def finish(self, debug: bool) -> int:
+        """Report a failure, save the document (unless nothing changed), outputs, summary."""
+        if self.failure is not None:
+            _report_failure(
+                self.gha, self.summary, self.module.NAME, self.failure, debug, self.changes_begun
+            )
+        self.section.finished_at = utc_now()
+        self.section.duration_seconds = time.monotonic() - self.started
+        if self.results_path is not None and self.code != EXIT_BAD_INPUT:
+            self.outputs["results-path"] = str(self.results_path)
+            self.section.outputs = dict(self.outputs)
+            if not self._save():
+                del self.outputs["results-path"]
+        try:
+            self.gha.set_outputs(self.outputs)
+        except ImgpubError as exc:
+            self.gha.error(exc.one_line())
+            self.code = self.code or EXIT_FAILURE
+        if not self.summary.empty:
+            self.gha.write_summary(self.summary)
+        return self.code
+
+    def _save(self) -> bool:
+        """Save the section; a bad-input run never does (it must not replace a good one)."""
+        assert self.results_path is not None
+        self.previous.run = _run_info(self.env) or self.previous.run
+        self.previous.put(self.section)
+        try:
+            self.previous.save(self.results_path, secrets=self.gha.masks)
         except OSError as exc:
-            gha.error(f"could not write the results document {results_path}: {exc}")
-            code = code or EXIT_FAILURE
-    try:
-        gha.set_outputs(outputs)
-    except ImgpubError as exc:
-        gha.error(exc.one_line())
-        code = code or EXIT_FAILURE
-    if not summary.empty:
-        gha.write_summary(summary)
-    return code
+            self.gha.error(f"could not write the results document {self.results_path}: {exc}")
+            self.code = self.code or EXIT_FAILURE
+            return False
+        return True
 
 
-def _complete_outputs(
-    module: StageModule, outputs: Mapping[str, str], section: Section, results_path: Path
-) -> dict[str, str]:
-    declared = {o.name for o in (*module.OUTPUTS, *COMMON_OUTPUTS)}
-    unknown = set(outputs) - declared
-    if unknown:
-        raise RuntimeError(f"stage {module.NAME} set undeclared outputs: {sorted(unknown)}")
-    full = dict(outputs)
-    full["status"] = section.status if section.status != "planned" else "success"
-    full["results-path"] = str(results_path)
-    return full
+def isinstance_flow(module: StageModule) -> TypeGuard[FlowStage]:
+    """A flow stage has read/prepare/apply; a run-style stage has run."""
+    return all(callable(getattr(module, name, None)) for name in ("read", "prepare", "apply"))
 
 
 def _exit_code(section: Section) -> int:
@@ -213,11 +301,15 @@ def _report_failure(
     gha: Gha,
     summary: Summary,
     stage: str,
-    line: str,
     exc: BaseException,
     debug: bool,
+    after_changes: bool,
 ) -> None:
     """One line on the log (an error annotation in Actions) and the remedy in the summary."""
+    if isinstance(exc, ImgpubError):
+        line = exc.one_line()
+    else:
+        line = f"unexpected error: {type(exc).__name__}: {exc}"
     gha.error(line, title=f"imgpub {stage}")
     if debug:
         gha.info("".join(traceback.format_exception(exc)))
@@ -226,7 +318,12 @@ def _report_failure(
         summary.text(exc.message)
         if exc.remedy:
             summary.text(f"What to do: {exc.remedy}")
-        if isinstance(exc, InputError | ConfigError):
+        if after_changes:
+            summary.text(
+                "Changes had begun when this happened: the results document lists what was "
+                "done. Re-run to finish; imgpub finds what exists and repeats nothing."
+            )
+        elif isinstance(exc, InputError | ConfigError):
             summary.text("Nothing was changed: the problem was found before any change.")
     else:
         summary.text(line)

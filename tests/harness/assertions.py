@@ -7,6 +7,7 @@ deliberately bad action *does* produce one; :func:`assert_runner_hygiene` raises
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 from .runner import ActionResult
 
@@ -29,7 +30,20 @@ def masked_leaks(result: ActionResult) -> list[str]:
         for i, summary in enumerate(result.summaries):
             if mask.value in summary:
                 problems.append(f"masked value in step summary {i}")
+    document = results_document_text(result)
+    for mask in result.masks:
+        if mask.value in document:
+            problems.append("masked value in the results document")
+            break
     return problems
+
+
+def results_document_text(result: ActionResult) -> str:
+    """The results document the action's results-path output names ('' if there is none)."""
+    path = result.outputs.get("results-path", "")
+    if not path or not Path(path).is_file():
+        return ""
+    return Path(path).read_text("utf-8")
 
 
 def annotation_overflow(result: ActionResult, limit: int = ANNOTATION_LIMIT) -> list[str]:

@@ -64,9 +64,9 @@ MIRROR_INPUTS: tuple[InputSpec, ...] = (
         kind="bool",
     ),
     InputSpec(
-        "csv-output", "Write the region table as CSV (AlmaLinux's format) here.", kind="path"
+        "csv-output", "Write the region table as CSV (AlmaLinux's format) here.", kind="output"
     ),
-    InputSpec("md-output", "Write the region table as Markdown here.", kind="path"),
+    InputSpec("md-output", "Write the region table as Markdown here.", kind="output"),
     InputSpec(
         "max-concurrency",
         "Regions worked on at once.",

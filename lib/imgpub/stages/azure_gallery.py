@@ -67,9 +67,10 @@ from imgpub.azure.storage import (
 from imgpub.diskimage.source import DiskSource, open_source
 from imgpub.diskimage.vhd import FOOTER_SIZE, check_fixed_vhd
 from imgpub.errors import CloudError, ConfigError, ImgpubError, InputError
+from imgpub.flow import StageContext, StageResult
 from imgpub.inputs import InputSpec, OutputSpec
 from imgpub.results import Target, TargetState
-from imgpub.stage import StageContext, StageResult, json_output
+from imgpub.stage import json_output
 from imgpub.stages import STAGES
 
 NAME = "azure-gallery"

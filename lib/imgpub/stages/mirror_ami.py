@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, NoCredentialsError, NoRegionError
 
 from imgpub.aws.session import ClientFactory
 from imgpub.errors import CloudError, ConfigError, InputError
+from imgpub.flow import StageContext, StageResult
 from imgpub.gha import Gha, Summary
 from imgpub.inputs import OutputSpec
 from imgpub.mirror.engine import MirrorEngine, plan_summary
@@ -33,7 +34,7 @@ from imgpub.mirror.spec import MIRROR_INPUTS
 from imgpub.mirror.tables import TableRow, render_csv, render_markdown, table_rows
 from imgpub.results import Target
 from imgpub.results import TargetState as RecordState
-from imgpub.stage import StageContext, StageResult, json_output
+from imgpub.stage import json_output
 from imgpub.stages import STAGES
 
 NAME = "mirror-ami"

@@ -7,10 +7,11 @@ import json
 from types import SimpleNamespace
 
 from imgpub.errors import CloudError, InputError
+from imgpub.flow import StageResult
 from imgpub.gha import Gha
 from imgpub.inputs import InputSpec, OutputSpec
 from imgpub.results import Target
-from imgpub.stage import StageResult, run_stage
+from imgpub.stage import run_stage
 
 
 def make_stage(behaviour):
