@@ -6,6 +6,12 @@ for the first one of a Session. So each worker thread gets its own Session on fi
 keeps its clients for the whole run; the engine pins each region to one worker, so a region's
 client is built once.
 
+Endpoints are botocore's business: it reads ``AWS_ENDPOINT_URL_<SERVICE>`` and
+``AWS_ENDPOINT_URL`` (and ``endpoint_url`` in the config file) itself, so imgpub passes no
+endpoint of its own and a service-specific setting (the sandbox's Marketplace Catalog next
+to moto, say) wins as documented. Only when a caller hands in an environment other than
+the process's do we resolve those two variables from it the same way.
+
 Every client uses botocore's ``adaptive`` retry mode: exponential backoff with jitter for
 throttling and transient errors, plus a client-side rate limiter that slows down when EC2
 answers ``RequestLimitExceeded``.
@@ -45,8 +51,7 @@ class ClientFactory:
         connect_timeout: float = 10,
         read_timeout: float = 60,
     ) -> None:
-        env = os.environ if environ is None else environ
-        self.endpoint_url = env.get("AWS_ENDPOINT_URL") or None
+        self._environ = None if environ is None or environ is os.environ else environ
         self._observer = observer
         self._config = Config(
             retries={"mode": "adaptive", "total_max_attempts": max_attempts},
@@ -78,7 +83,7 @@ class ClientFactory:
             client = session.client(
                 service,  # type: ignore[call-overload]
                 region_name=region,
-                endpoint_url=self.endpoint_url,
+                endpoint_url=self._endpoint_from_mapping(service),
                 config=self._config,
             )
             if self._observer is not None:
@@ -91,6 +96,16 @@ class ClientFactory:
                 client.meta.events.register(f"provide-client-params.{service}", count)
             cache[key] = client
         return client
+
+    def _endpoint_from_mapping(self, service: str) -> str | None:
+        """botocore's environment lookup, for a mapping that is not ``os.environ``."""
+        env = self._environ
+        if env is None or env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+            return None
+        core: botocore.session.Session = self._local.session._session
+        service_id = str(core.get_service_model(service).service_id)
+        specific = "AWS_ENDPOINT_URL_" + service_id.upper().replace(" ", "_")
+        return env.get(specific) or env.get("AWS_ENDPOINT_URL") or None
 
     def ec2(self, region: str) -> EC2Client:
         client: EC2Client = self._client("ec2", region)
