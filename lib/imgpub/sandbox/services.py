@@ -23,11 +23,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from imgpub.errors import ConfigError
+from imgpub.sandbox.serving import PortInfo
 
 LOOPBACK = "127.0.0.1"
 #: Azurite's well-known development account (public, documented by Microsoft).
@@ -312,6 +313,47 @@ def start_registry(workdir: Path, timeout: float = 20.0) -> RunningService:
         return RunningService("registry", {"IMGPUB_REGISTRY": host}, svc, {"host": host})
     assert last_error is not None
     raise last_error
+
+
+@dataclass(frozen=True)
+class FakeService:
+    """How the sandbox runs one of imgpub's fakes (see ``fake_server``) as a service.
+
+    ``factory`` is the fake's class as ``module:Class``; ``options`` are keyword arguments
+    of its constructor (JSON values); ``seed`` is given to its ``seed()`` before it
+    serves; ``env`` turns the fake's URL into the variables that point clients at it
+    (the SDK's standard endpoint variable, e.g. ``AWS_ENDPOINT_URL_LICENSE_MANAGER``).
+    """
+
+    name: str
+    factory: str
+    env: Callable[[str], dict[str, str]]
+    options: Mapping[str, object] = field(default_factory=dict)
+    seed: Mapping[str, object] | None = None
+
+
+def start_fake(fake: FakeService, workdir: Path, timeout: float = 20.0) -> RunningService:
+    """Start a fake as a child process (``python -m imgpub.sandbox.fake_server``)."""
+    port_file = workdir / f"{fake.name}.port"
+    port_file.unlink(missing_ok=True)
+    argv = [sys.executable, "-m", "imgpub.sandbox.fake_server", fake.factory]
+    argv += ["--port-file", str(port_file), "--exit-with-parent"]
+    for option, value in fake.options.items():
+        argv += ["--option", f"{option}={json.dumps(value)}"]
+    if fake.seed is not None:
+        seed = workdir / f"{fake.name}-seed.json"
+        seed.write_text(json.dumps(fake.seed), encoding="utf-8")
+        argv += ["--seed", str(seed)]
+    svc = spawn(f"fake-{fake.name}", argv, workdir)
+    wait_until(lambda: PortInfo.read(port_file) is not None, svc, timeout, "port file")
+    endpoint = _port_info(port_file).url
+    return RunningService(fake.name, fake.env(endpoint), svc, {"endpoint": endpoint})
+
+
+def _port_info(path: Path) -> PortInfo:
+    info = PortInfo.read(path)
+    assert info is not None, f"{path} vanished after it was written"
+    return info
 
 
 def start_fake_arm(workdir: Path, timeout: float = 20.0) -> RunningService:
