@@ -148,10 +148,18 @@ def http_ok(url: str) -> Callable[[], bool]:
 
 
 def read_port_file(path: Path) -> Callable[[], bool]:
+    """Ready once the server wrote its port file (see :class:`serving.PortInfo`)."""
+
     def check() -> bool:
-        return path.exists() and path.read_text().strip() != ""
+        return PortInfo.read(path) is not None
 
     return check
+
+
+def _port_info(path: Path) -> PortInfo:
+    info = PortInfo.read(path)
+    assert info is not None, f"{path} vanished after it was written"
+    return info
 
 
 @dataclass
@@ -184,7 +192,7 @@ def start_moto(workdir: Path, timeout: float = 30.0) -> RunningService:
     ]
     svc = spawn("moto", argv, workdir)
     wait_until(read_port_file(port_file), svc, timeout, "port file")
-    endpoint = f"http://{_host_port(port_file)}"
+    endpoint = _port_info(port_file).url
     wait_until(http_ok(endpoint + "/moto-api/"), svc, timeout, "HTTP")
     env = {
         "AWS_ENDPOINT_URL": endpoint,
@@ -345,59 +353,34 @@ def start_fake(fake: FakeService, workdir: Path, timeout: float = 20.0) -> Runni
         seed.write_text(json.dumps(fake.seed), encoding="utf-8")
         argv += ["--seed", str(seed)]
     svc = spawn(f"fake-{fake.name}", argv, workdir)
-    wait_until(lambda: PortInfo.read(port_file) is not None, svc, timeout, "port file")
+    wait_until(read_port_file(port_file), svc, timeout, "port file")
     endpoint = _port_info(port_file).url
     return RunningService(fake.name, fake.env(endpoint), svc, {"endpoint": endpoint})
 
 
-def _port_info(path: Path) -> PortInfo:
-    info = PortInfo.read(path)
-    assert info is not None, f"{path} vanished after it was written"
-    return info
+#: The fake Azure Resource Manager (Compute Gallery); no emulator exists for it. The
+#: galleries a release publishes to exist before the first release; definitions do not,
+#: so a rehearsal shows what `create-definitions` would create.
+FAKE_ARM = FakeService(
+    name="arm",
+    factory="imgpub.sandbox.fake_arm:FakeArm",
+    env=lambda url: {
+        "IMGPUB_AZURE_ARM_ENDPOINT": url,
+        "AZURE_SUBSCRIPTION_ID": SANDBOX_SUBSCRIPTION,
+    },
+    options={"subscription_id": SANDBOX_SUBSCRIPTION},
+    seed={
+        "galleries": [
+            {"resource_group": "rg-alma-images", "name": name, "location": "eastus"}
+            for name in ("almalinux_ci", "almalinux")
+        ]
+    },
+)
 
 
 def start_fake_arm(workdir: Path, timeout: float = 20.0) -> RunningService:
-    """The fake Azure Resource Manager (Compute Gallery); no emulator exists for it."""
-    port_file = workdir / "arm.port"
-    port_file.unlink(missing_ok=True)
-    seed = workdir / "arm-seed.json"
-    # The galleries a release publishes to exist before the first release; definitions do
-    # not, so a rehearsal shows what `create-definitions` would create.
-    seed.write_text(
-        json.dumps(
-            {
-                "galleries": [
-                    {"resource_group": "rg-alma-images", "name": name, "location": "eastus"}
-                    for name in ("almalinux_ci", "almalinux")
-                ]
-            }
-        )
-    )
-    argv = [
-        sys.executable,
-        "-m",
-        "imgpub.sandbox.fake_arm",
-        "--port-file",
-        str(port_file),
-        "--subscription",
-        SANDBOX_SUBSCRIPTION,
-        "--seed",
-        str(seed),
-    ]
-    svc = spawn("fake-arm", argv, workdir)
-    wait_until(read_port_file(port_file), svc, timeout, "port file")
-    endpoint = f"http://{_host_port(port_file)}"
-    env = {
-        "IMGPUB_AZURE_ARM_ENDPOINT": endpoint,
-        "AZURE_SUBSCRIPTION_ID": SANDBOX_SUBSCRIPTION,
-    }
-    return RunningService("arm", env, svc, {"endpoint": endpoint})
-
-
-def _host_port(port_file: Path) -> str:
-    """A port file holds ``host:port`` or a bare port (then the host is loopback)."""
-    text = port_file.read_text().strip()
-    return text if ":" in text else f"{LOOPBACK}:{text}"
+    """The fake Azure Resource Manager (Compute Gallery)."""
+    return start_fake(FAKE_ARM, workdir, timeout)
 
 
 def _tcp_open(port: int) -> Callable[[], bool]:
