@@ -419,11 +419,17 @@ def test_a_child_dies_with_its_sigkilled_parent(tmp_path: Path, launcher: str) -
             ["tests.fakes.notes:NotesFake", "--option", "colour=1"],
             "unexpected keyword argument 'colour'",
         ),
+        (["tests.fakes.notes:NotesFake", "--seed", "bad-seed.json"], "no seed verbs ['drop_all']"),
+        (["tests.fakes.notes:NotesFake", "--seed", "missing.json"], "FileNotFoundError"),
     ],
 )
-def test_serve_refuses_bad_command_lines_with_exit_2(argv: list[str], message: str) -> None:
+def test_serve_refuses_bad_command_lines_with_exit_2(
+    argv: list[str], message: str, tmp_path: Path
+) -> None:
+    (tmp_path / "bad-seed.json").write_text('{"drop_all": [{}]}')
     result = subprocess.run(
         [sys.executable, "-m", "imgpub.sandbox.fake_server", *argv],
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,

@@ -389,11 +389,10 @@ def serve(fake_class: type[FakeServer] | None = None, argv: Sequence[str] | None
     try:
         cls = fake_class or load_fake(args.fake)
         fake = cls(host=args.host, port=args.port, **dict(args.option))
-    except (ValueError, TypeError, ImportError) as exc:
-        parser.error(str(exc))
-    if args.seed is not None:
-        with fake.lock:
+        if args.seed is not None:
             fake.seed(json.loads(args.seed.read_text("utf-8")))
+    except (ValueError, TypeError, KeyError, ImportError, OSError, FakeError) as exc:
+        parser.error(f"{type(exc).__name__}: {exc}")
     return serve_until_signalled(
         fake, port_file=args.port_file, exit_with_parent=args.exit_with_parent
     )
