@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from imgpub.sandbox.control import Ec2Control, Ec2ControlError
 from imgpub.sandbox.ec2_regions import DEFAULT_ENABLED_REGIONS
+from imgpub.sandbox.serving import PortInfo
 
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 STARTUP_DEADLINE = 60.0  # seconds; generous for a loaded 2-core machine
@@ -57,8 +58,10 @@ class MotoProcess:
                 self.stop()
                 raise RuntimeError("moto_main did not write its port file")
             time.sleep(0.05)
-        self.address = port_file.read_text().strip()
-        self.url = f"http://{self.address}"
+        info = PortInfo.read(port_file)
+        assert info is not None and info.pid == self.process.pid
+        self.address = f"{info.host}:{info.port}"
+        self.url = info.url
 
     def stop(self) -> int:
         if self.process.poll() is None:

@@ -32,6 +32,7 @@ from imgpub.azure.gallery import (
 from imgpub.azure.naming import load_naming_rules, parse_image_name
 from imgpub.errors import ConfigError
 from imgpub.sandbox.fake_arm import DEFAULT_SUBSCRIPTION, FakeArm
+from imgpub.sandbox.serving import PortInfo
 
 RG = "rg-alma-images"
 CI = "almalinux_ci"
@@ -314,7 +315,7 @@ def test_standalone_server_serves_until_sigterm(tmp_path: Path):
     )  # fmt: skip
     try:
         wait_until(port_file.exists, "the port file")
-        base = f"http://127.0.0.1:{port_file.read_text()}"
+        base = PortInfo.read(port_file).url
         url = f"{base}/subscriptions/{DEFAULT_SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.Compute/galleries/{CI}"
         with urllib.request.urlopen(url) as resp:
             assert json.load(resp)["name"] == CI

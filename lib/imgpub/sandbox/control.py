@@ -19,16 +19,14 @@ Errors are JSON ``{"error": "..."}`` with status 400 (bad setting) or 404.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from imgpub.sandbox.ec2_config import Ec2Config, Ec2Stats
 from imgpub.sandbox.ec2_protocol import Environ, Reply, WsgiApp, call_app, json_reply, read_body
+from imgpub.sandbox.fake_client import json_request, loopback_opener
 
 if TYPE_CHECKING:
     from imgpub.sandbox.ec2_state import Ec2State
@@ -104,8 +102,7 @@ class Ec2Control:
             raise ValueError(f"endpoint_url must be an http(s) URL, not {endpoint_url!r}")
         self.endpoint_url = endpoint_url.rstrip("/")
         self.timeout = timeout
-        # The endpoint is on loopback: never route it through an HTTP(S)_PROXY.
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self._opener = loopback_opener()
 
     def configure(
         self,
@@ -162,19 +159,6 @@ class Ec2Control:
         self._request("POST", "reset", {})
 
     def _request(self, method: str, route: str, body: Mapping[str, Any] | None = None) -> Any:
-        data = None if body is None else json.dumps(body).encode("utf-8")
-        # The scheme was checked in __init__: only http(s) reaches urllib.
-        request = urllib.request.Request(  # noqa: S310
-            f"{self.endpoint_url}{_EC2}/{route}",
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            detail = error.read().decode("utf-8", "replace")
-            with contextlib.suppress(ValueError, KeyError, TypeError):
-                detail = str(json.loads(detail)["error"])
-            raise Ec2ControlError(f"{method} {route}: {detail}") from None
+        url = f"{self.endpoint_url}{_EC2}/{route}"
+        label = f"{method} {route}"
+        return json_request(self._opener, method, url, body, self.timeout, Ec2ControlError, label)

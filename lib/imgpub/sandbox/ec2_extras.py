@@ -44,13 +44,17 @@ from imgpub.sandbox.ec2_protocol import (
     StartResponse,
     WsgiApp,
     call_app,
+    dry_run,
     error_reply,
     filters,
     form_params,
+    format_timestamp,
     indexed_structs,
     indexed_values,
     is_true,
+    parse_timestamp,
     read_body,
+    required,
     signing_scope,
     success_reply,
     with_body,
@@ -168,26 +172,26 @@ class Ec2Extras:
     # --- image block public access -------------------------------------------------
 
     def get_image_bpa(self, call: Ec2Call) -> Reply:
-        _dry_run(call)
+        dry_run(call.params)
         state = BLOCK_STATE if self.state.is_blocked(call.region) else UNBLOCKED_STATE
         return success_reply(
             call.action, [("imageBlockPublicAccessState", state), ("managedBy", "account")]
         )
 
     def enable_image_bpa(self, call: Ec2Call) -> Reply:
-        wanted = _required(call, "ImageBlockPublicAccessState")
+        wanted = required(call.params, "ImageBlockPublicAccessState")
         if wanted != BLOCK_STATE:
             raise Ec2Error(
                 "InvalidParameterValue",
                 f"Value ({wanted}) for parameter ImageBlockPublicAccessState is invalid. "
                 f"Valid value: {BLOCK_STATE}.",
             )
-        _dry_run(call)
+        dry_run(call.params)
         self.state.set_blocked(call.region, True)
         return success_reply(call.action, [("imageBlockPublicAccessState", BLOCK_STATE)])
 
     def disable_image_bpa(self, call: Ec2Call) -> Reply:
-        _dry_run(call)
+        dry_run(call.params)
         self.state.set_blocked(call.region, False)
         return success_reply(call.action, [("imageBlockPublicAccessState", UNBLOCKED_STATE)])
 
@@ -210,8 +214,8 @@ class Ec2Extras:
 
     def enable_image_deprecation(self, call: Ec2Call) -> Reply:
         image = self._image(call)
-        raw = _required(call, "DeprecateAt")
-        when = _parse_timestamp(raw)
+        raw = required(call.params, "DeprecateAt")
+        when = parse_timestamp(raw, "DeprecateAt")
         now = datetime.now(UTC)
         if when < now:
             raise Ec2Error(
@@ -232,20 +236,20 @@ class Ec2Extras:
                     f"The deprecation time ({raw}) of a public image can't be more than "
                     "2 years after its creation.",
                 )
-        _dry_run(call)
+        dry_run(call.params)
         ec2_backend.set_deprecation_time(
-            call.account, call.region, image.id, _format_timestamp(_round_to_minute(when))
+            call.account, call.region, image.id, format_timestamp(_round_to_minute(when))
         )
         return success_reply(call.action, [("return", "true")])
 
     def disable_image_deprecation(self, call: Ec2Call) -> Reply:
         image = self._image(call)
-        _dry_run(call)
+        dry_run(call.params)
         ec2_backend.set_deprecation_time(call.account, call.region, image.id, None)
         return success_reply(call.action, [("return", "true")])
 
     def _image(self, call: Ec2Call) -> Any:
-        image_id = _required(call, "ImageId")
+        image_id = required(call.params, "ImageId")
         if not image_id.startswith("ami-"):
             raise Ec2Error("InvalidAMIID.Malformed", f'Invalid id: "{image_id}"')
         image = ec2_backend.find_image(call.account, call.region, image_id)
@@ -324,7 +328,7 @@ class Ec2Extras:
     # --- regions, snapshots --------------------------------------------------------
 
     def describe_regions(self, call: Ec2Call) -> Reply:
-        _dry_run(call)
+        dry_run(call.params)
         fragment = describe_regions_xml(call.params, self.state.enabled_regions(), self._universe)
         return success_reply(call.action, raw_xml=fragment)
 
@@ -443,21 +447,6 @@ def _may_restore(user: str, caller: str, owner: str, groups: set[str], users: se
     return user == owner or user in users or "all" in groups
 
 
-def _required(call: Ec2Call, name: str) -> str:
-    value = call.params.get(name)
-    if not value:
-        raise Ec2Error("MissingParameter", f"The request must contain the parameter {name}")
-    return value
-
-
-def _dry_run(call: Ec2Call) -> None:
-    """EC2's DryRun answer, for the calls answered here (moto handles its own)."""
-    if is_true(call.params.get("DryRun")):
-        raise Ec2Error(
-            "DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412
-        )
-
-
 def _adds_public(params: dict[str, str]) -> bool:
     """Does a ModifyImageAttribute add ``Group=all``, in the structured or the flat form?"""
     structured = indexed_structs(params, "LaunchPermission.Add")
@@ -483,24 +472,7 @@ def _created_image(reply: Reply) -> str | None:
     return match.group(1) if match else None
 
 
-def _parse_timestamp(raw: str) -> datetime:
-    """EC2 accepts ISO 8601 (``2027-01-01T00:00:00Z``, with or without fractions)."""
-    try:
-        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise Ec2Error(
-            "InvalidParameterValue",
-            f"Value ({raw}) for parameter DeprecateAt is invalid. Expected an ISO 8601 time.",
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def _round_to_minute(when: datetime) -> datetime:
     """EC2 rounds the seconds of a deprecation time to the nearest minute."""
     floor = when.astimezone(UTC).replace(second=0, microsecond=0)
     return floor + timedelta(minutes=1) if when.second >= 30 else floor
-
-
-def _format_timestamp(when: datetime) -> str:
-    """DescribeImages shows ``DeprecationTime`` as ``2027-01-01T00:00:00.000Z``."""
-    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")

@@ -13,6 +13,7 @@ import io
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -161,6 +162,39 @@ def filters(params: Mapping[str, str]) -> dict[str, list[str]]:
 def is_true(value: str | None) -> bool:
     """EC2's boolean parameters arrive as ``true``/``false``."""
     return (value or "").lower() == "true"
+
+
+def required(params: Mapping[str, str], name: str) -> str:
+    """A parameter the call cannot do without, or EC2's ``MissingParameter``."""
+    value = params.get(name)
+    if not value:
+        raise Ec2Error("MissingParameter", f"The request must contain the parameter {name}")
+    return value
+
+
+def dry_run(params: Mapping[str, str]) -> None:
+    """EC2's DryRun answer, for the calls answered here (moto handles its own)."""
+    if is_true(params.get("DryRun")):
+        raise Ec2Error(
+            "DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412
+        )
+
+
+def parse_timestamp(raw: str, parameter: str) -> datetime:
+    """EC2 accepts ISO 8601 (``2027-01-01T00:00:00Z``, with or without fractions)."""
+    try:
+        when = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise Ec2Error(
+            "InvalidParameterValue",
+            f"Value ({raw}) for parameter {parameter} is invalid. Expected an ISO 8601 time.",
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def format_timestamp(when: datetime) -> str:
+    """How DescribeImages shows a time, e.g. ``2027-01-01T00:00:00.000Z``."""
+    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def new_request_id() -> str:

@@ -23,11 +23,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from imgpub.errors import ConfigError
+from imgpub.sandbox.serving import PortInfo
 
 LOOPBACK = "127.0.0.1"
 #: Azurite's well-known development account (public, documented by Microsoft).
@@ -147,10 +148,18 @@ def http_ok(url: str) -> Callable[[], bool]:
 
 
 def read_port_file(path: Path) -> Callable[[], bool]:
+    """Ready once the server wrote its port file (see :class:`serving.PortInfo`)."""
+
     def check() -> bool:
-        return path.exists() and path.read_text().strip() != ""
+        return PortInfo.read(path) is not None
 
     return check
+
+
+def _port_info(path: Path) -> PortInfo:
+    info = PortInfo.read(path)
+    assert info is not None, f"{path} vanished after it was written"
+    return info
 
 
 @dataclass
@@ -183,7 +192,7 @@ def start_moto(workdir: Path, timeout: float = 30.0) -> RunningService:
     ]
     svc = spawn("moto", argv, workdir)
     wait_until(read_port_file(port_file), svc, timeout, "port file")
-    endpoint = f"http://{_host_port(port_file)}"
+    endpoint = _port_info(port_file).url
     wait_until(http_ok(endpoint + "/moto-api/"), svc, timeout, "HTTP")
     env = {
         "AWS_ENDPOINT_URL": endpoint,
@@ -314,48 +323,64 @@ def start_registry(workdir: Path, timeout: float = 20.0) -> RunningService:
     raise last_error
 
 
-def start_fake_arm(workdir: Path, timeout: float = 20.0) -> RunningService:
-    """The fake Azure Resource Manager (Compute Gallery); no emulator exists for it."""
-    port_file = workdir / "arm.port"
+@dataclass(frozen=True)
+class FakeService:
+    """How the sandbox runs one of imgpub's fakes (see ``fake_server``) as a service.
+
+    ``factory`` is the fake's class as ``module:Class``; ``options`` are keyword arguments
+    of its constructor (JSON values); ``seed`` is given to its ``seed()`` before it
+    serves; ``env`` turns the fake's URL into the variables that point clients at it
+    (the SDK's standard endpoint variable, e.g. ``AWS_ENDPOINT_URL_LICENSE_MANAGER``).
+    """
+
+    name: str
+    factory: str
+    env: Callable[[str], dict[str, str]]
+    options: Mapping[str, object] = field(default_factory=dict)
+    seed: Mapping[str, object] | None = None
+
+
+def start_fake(fake: FakeService, workdir: Path, timeout: float = 20.0) -> RunningService:
+    """Start a fake as a child process (``python -m imgpub.sandbox.fake_server``)."""
+    port_file = workdir / f"{fake.name}.port"
     port_file.unlink(missing_ok=True)
-    seed = workdir / "arm-seed.json"
-    # The galleries a release publishes to exist before the first release; definitions do
-    # not, so a rehearsal shows what `create-definitions` would create.
-    seed.write_text(
-        json.dumps(
-            {
-                "galleries": [
-                    {"resource_group": "rg-alma-images", "name": name, "location": "eastus"}
-                    for name in ("almalinux_ci", "almalinux")
-                ]
-            }
-        )
-    )
-    argv = [
-        sys.executable,
-        "-m",
-        "imgpub.sandbox.fake_arm",
-        "--port-file",
-        str(port_file),
-        "--subscription",
-        SANDBOX_SUBSCRIPTION,
-        "--seed",
-        str(seed),
-    ]
-    svc = spawn("fake-arm", argv, workdir)
+    argv = [sys.executable, "-m", "imgpub.sandbox.fake_server", fake.factory]
+    argv += ["--port-file", str(port_file), "--exit-with-parent"]
+    for option, value in fake.options.items():
+        argv += ["--option", f"{option}={json.dumps(value)}"]
+    if fake.seed is not None:
+        seed = workdir / f"{fake.name}-seed.json"
+        seed.write_text(json.dumps(fake.seed), encoding="utf-8")
+        argv += ["--seed", str(seed)]
+    svc = spawn(f"fake-{fake.name}", argv, workdir)
     wait_until(read_port_file(port_file), svc, timeout, "port file")
-    endpoint = f"http://{_host_port(port_file)}"
-    env = {
-        "IMGPUB_AZURE_ARM_ENDPOINT": endpoint,
+    endpoint = _port_info(port_file).url
+    return RunningService(fake.name, fake.env(endpoint), svc, {"endpoint": endpoint})
+
+
+#: The fake Azure Resource Manager (Compute Gallery); no emulator exists for it. The
+#: galleries a release publishes to exist before the first release; definitions do not,
+#: so a rehearsal shows what `create-definitions` would create.
+FAKE_ARM = FakeService(
+    name="arm",
+    factory="imgpub.sandbox.fake_arm:FakeArm",
+    env=lambda url: {
+        "IMGPUB_AZURE_ARM_ENDPOINT": url,
         "AZURE_SUBSCRIPTION_ID": SANDBOX_SUBSCRIPTION,
-    }
-    return RunningService("arm", env, svc, {"endpoint": endpoint})
+    },
+    options={"subscription_id": SANDBOX_SUBSCRIPTION},
+    seed={
+        "galleries": [
+            {"resource_group": "rg-alma-images", "name": name, "location": "eastus"}
+            for name in ("almalinux_ci", "almalinux")
+        ]
+    },
+)
 
 
-def _host_port(port_file: Path) -> str:
-    """A port file holds ``host:port`` or a bare port (then the host is loopback)."""
-    text = port_file.read_text().strip()
-    return text if ":" in text else f"{LOOPBACK}:{text}"
+def start_fake_arm(workdir: Path, timeout: float = 20.0) -> RunningService:
+    """The fake Azure Resource Manager (Compute Gallery)."""
+    return start_fake(FAKE_ARM, workdir, timeout)
 
 
 def _tcp_open(port: int) -> Callable[[], bool]:

@@ -1,0 +1,1 @@
+"""Tiny fakes built on imgpub's fake-server base, to test the base itself."""
