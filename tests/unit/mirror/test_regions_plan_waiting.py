@@ -7,16 +7,11 @@ from datetime import UTC, datetime
 import pytest
 
 from imgpub.aws.ec2_images import ImageRecord
+from imgpub.aws.image_sharing import ShareAudience
 from imgpub.errors import InputError
-from imgpub.mirror.model import MirrorInputs, RegionSelection, ShareAudience
-from imgpub.mirror.plan import (
-    Action,
-    SourceImage,
-    build_plan,
-    client_token,
-    copy_tags,
-    missing_tags,
-)
+from imgpub.mirror.model import MirrorInputs, RegionSelection
+from imgpub.mirror.plan import Action, SourceImage
+from imgpub.mirror.planning import build_plan, client_token, copy_tags, missing_tags
 from imgpub.mirror.regions import KnownRegion, resolve_regions
 from imgpub.mirror.ssm_names import parse_template
 from imgpub.mirror.waiting import CopyProgress, Next, PollPlanner, PollPolicy, after_progress
@@ -129,7 +124,7 @@ def test_plan_copies_only_what_is_missing() -> None:
         {"us-east-1": "unblocked", "eu-west-1": "block-new-sharing"},
         NOW,
     )
-    by_region = {t.region: t for t in plan.targets}
+    by_region = {t.region: t for t in plan.copy_targets}
     assert by_region["us-east-1"].action is Action.SOURCE
     assert by_region["eu-west-1"].action is Action.EXISTING
     assert by_region["eu-west-1"].image_id == "ami-e1"
@@ -149,7 +144,7 @@ def test_untagged_same_name_image_is_adopted_and_failed_one_is_blocked() -> None
         "us-west-2": [record("ami-w1", "us-west-2", "Alma 9 aarch64", state="failed")],
     }
     plan = build_plan(inputs(), [SRC], ("eu-west-1", "us-west-2"), found, {}, NOW)
-    by_region = {t.region: t for t in plan.targets}
+    by_region = {t.region: t for t in plan.copy_targets}
     assert by_region["eu-west-1"].action is Action.EXISTING
     assert by_region["us-west-2"].action is Action.BLOCKED
     assert "deregister" in by_region["us-west-2"].problem
