@@ -16,7 +16,12 @@ import time
 
 import pytest
 
-from tests.integration.mirror_helpers import images_by_source, mutating_calls, release_sources
+from tests.integration.mirror_helpers import (
+    calls_that_may_change,
+    images_by_source,
+    mutating_calls,
+    release_sources,
+)
 
 REGIONS = "us-east-2,eu-west-1,ap-southeast-2"
 
@@ -59,6 +64,7 @@ def test_two_sources_public_tables_and_rerun_changes_nothing(tmp_path, aws_endpo
     ]
     first = imgpub(tmp_path, *args)
     assert first.returncode == 0, first.stdout + first.stderr
+    assert ec2_control.stats().other_services.get("ssm"), "SSM requests are counted"
     sec = section(tmp_path)
     assert sec["status"] == "success"
     amis = json.loads(sec["outputs"]["amis"])
@@ -105,32 +111,43 @@ def test_failing_region_exit_3_then_rerun_repairs_only_it(tmp_path, aws_endpoint
     assert copies == {("CopyImage", "eu-west-1"): 2}
 
 
-@pytest.mark.parametrize(
-    ("flag", "value", "needle"),
-    [
-        ("--source-ami", "ami-12", "source-ami"),
-        ("--regions", "eu-atlantis-1", "regions"),
-        ("--tags", "no-equals-sign", "tags"),
-        ("--ssm-parameters", "/aws/reserved/{region}", "ssm-parameters"),
-        ("--ssm-parameters", "/x/{colour}", "ssm-parameters"),
-        ("--config", "/nonexistent/imgpub.yml", "config"),
-        ("--make-public", "yes", "make-public"),
-    ],
-)
+BAD_INPUTS = [
+    # (extra flags, words the one error line must contain); {tmp} is the test's folder
+    (("--source-ami", "ami-12"), ("source-ami",)),
+    (("--regions", "eu-atlantis-1"), ("regions",)),
+    (("--tags", "no-equals-sign"), ("tags",)),
+    (("--ssm-parameters", "/aws/reserved/{region}"), ("ssm-parameters",)),
+    (("--ssm-parameters", "/x/{colour}"), ("ssm-parameters",)),
+    (("--config", "/nonexistent/imgpub.yml"), ("config",)),
+    (("--make-public", "yes"), ("make-public",)),
+    # Table paths are checked writable before anything changes (issue 9, finding 1).
+    (("--csv-output", "{tmp}"), ("csv-output", "is a directory")),
+    (("--md-output", "{tmp}/a-file/amis.md"), ("md-output", "not a folder")),
+    # A KMS key for a region that gets no copy is a mistake (issue 9, finding 8).
+    (("--encrypt", "true", "--kms-keys", "ap-south-1=alias/x"), ("kms-keys", "ap-south-1")),
+    (("--encrypt", "true", "--kms-keys", "us-east-1=alias/x"), ("kms-keys", "source region")),
+    (("--kms-keys", "us-east-2=alias/x"), ("kms-keys", "without encryption")),
+]
+
+
+@pytest.mark.parametrize(("flags", "needles"), BAD_INPUTS, ids=lambda v: " ".join(v)[:40])
 def test_bad_input_exit_2_one_line_no_changing_call(
-    tmp_path, aws_endpoint, ec2_control, flag, value, needle
+    tmp_path, aws_endpoint, ec2_control, flags, needles
 ):
     x86, _ = release_sources()
+    (tmp_path / "a-file").write_text("not a folder")
     ec2_control.reset_stats()
-    args = ["--source-ami", x86, "--regions", "us-east-2", flag, value]
-    if flag == "--source-ami":
-        args = ["--source-ami", value]
+    flags = [f.replace("{tmp}", str(tmp_path)) for f in flags]
+    args = ["--source-ami", x86, "--regions", "us-east-2", *flags]
+    if flags[0] == "--source-ami":
+        args = flags
     proc = imgpub(tmp_path, *args)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error")]
-    assert len(errors) == 1 and needle in errors[0], proc.stderr
+    assert len(errors) == 1 and all(n in errors[0] for n in needles), proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert mutating_calls(ec2_control.stats()) == {}
+    assert calls_that_may_change(ec2_control.stats()) == {}
+    assert not (tmp_path / "r.json").exists(), "an exit-2 run saves no results document"
 
 
 def test_blocked_public_access_fails_before_copying(tmp_path, aws_endpoint, ec2_control):
@@ -140,7 +157,7 @@ def test_blocked_public_access_fails_before_copying(tmp_path, aws_endpoint, ec2_
     proc = imgpub(tmp_path, "--source-ami", x86, "--regions", REGIONS, "--make-public", "true")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "eu-west-1" in proc.stderr and "allow-unblock-public-access" in proc.stderr
-    assert mutating_calls(ec2_control.stats()) == {}
+    assert calls_that_may_change(ec2_control.stats()) == {}
 
 
 def test_dry_run_changes_nothing_and_records_the_plan(tmp_path, aws_endpoint, ec2_control):
@@ -150,7 +167,7 @@ def test_dry_run_changes_nothing_and_records_the_plan(tmp_path, aws_endpoint, ec
         tmp_path, "--source-ami", f"{x86},{arm}", "--regions", REGIONS, "--dry-run", "true"
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert mutating_calls(ec2_control.stats()) == {}
+    assert calls_that_may_change(ec2_control.stats()) == {}
     sec = section(tmp_path)
     assert sec["status"] == "planned"
     assert len(sec["data"]["plan"]["copies"]) == 6

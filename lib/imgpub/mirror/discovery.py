@@ -24,7 +24,7 @@ from imgpub.fanout import Failed, NotDone, fan_out
 from imgpub.mirror.model import MirrorInputs
 from imgpub.mirror.plan import Plan, SourceImage
 from imgpub.mirror.planning import blocked_public_access_error, build_plan
-from imgpub.mirror.regions import KnownRegion, resolve_regions
+from imgpub.mirror.regions import KnownRegion, check_kms_keys, resolve_regions
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -53,6 +53,7 @@ def discover_plan(
             remedy="check the credentials and source-region, then re-run",
         ) from exc
     regions = resolve_regions(inputs.regions, inputs.source_region, known)
+    check_kms_keys(inputs.kms_keys, inputs.source_region, regions)
     sources = check_sources(ec2, inputs)
     on_phase("discovery")
     discovered, bpa = discover_regions(clients, inputs, regions, sources, cancel)
