@@ -85,7 +85,6 @@ class MirrorEngine:
         After a cancel, steps in flight get the grace period and what did not finish is
         ``cancelled`` in the result, with the AMI IDs of copies already started.
         """
-        self.listener.on_phase("apply")
         deadline = self.monotonic() + plan.timeout.total_seconds()
         steps = RegionSteps(
             plan,

@@ -33,7 +33,7 @@ from functools import partial
 from typing import Protocol
 
 from imgpub.aws.errors import error_text
-from imgpub.cancel import Cancellation
+from imgpub.cancel import GRACE_SECONDS, Cancellation
 from imgpub.mirror.plan import Plan
 from imgpub.mirror.region_state import (
     RegionReport,
@@ -74,6 +74,7 @@ class CanaryScheduler:
         cancel: Cancellation,
         monotonic: Callable[[], float],
         deadline: float,
+        grace: float = GRACE_SECONDS,
     ) -> None:
         self.plan = plan
         self.steps = steps
@@ -82,6 +83,7 @@ class CanaryScheduler:
         self.cancel = cancel
         self.monotonic = monotonic
         self.deadline = deadline
+        self.grace = grace
         self.states = {r: RegionState(r, list(plan.in_region(r))) for r in plan.all_regions}
         self.reports: dict[str, RegionReport] = {}
         self._due: dict[str, tuple[float, StepName]] = {}
@@ -227,7 +229,7 @@ class CanaryScheduler:
     def _wind_down(self) -> None:
         """After a stop: steps in flight get the grace left; the rest is concluded as is."""
         if self._running:
-            finished, _ = wait(list(self._running), timeout=self.cancel.grace_left())
+            finished, _ = wait(list(self._running), timeout=self.cancel.grace_left(self.grace))
             for future in finished:
                 region = self._running.pop(future)
                 if future.result() is None:

@@ -60,10 +60,8 @@ def prepare(inputs: MirrorInputs, ctx: StageContext) -> Plan:
 
 def apply(plan: Plan, ctx: StageContext) -> MirrorResult:
     """Copy, share and publish in every region, then write the region tables."""
-    with (
-        ctx.gha.group(f"Copy, share and publish in {len(plan.all_regions)} regions"),
-        sdk_setup_errors("source-region"),
-    ):
+    ctx.gha.info(f"-- Copy, share and publish in {len(plan.all_regions)} regions")
+    with sdk_setup_errors("source-region"):
         result = _engine(ctx).apply(plan, cancel=ctx.cancel)
     failures = write_table_files(plan, result.table_rows())
     for failure in failures:
