@@ -22,7 +22,7 @@ from imgpub.cancel import NEVER, Cancellation
 from imgpub.mirror.discovery import discover_plan
 from imgpub.mirror.model import MirrorInputs
 from imgpub.mirror.plan import Plan
-from imgpub.mirror.region_steps import RegionSteps
+from imgpub.mirror.region_steps import ApplyContext, RegionSteps
 from imgpub.mirror.result import CopyOutcome, MirrorResult, ParameterOutcome
 from imgpub.mirror.scheduler import CanaryScheduler, MirrorListener
 from imgpub.mirror.waiting import PollPlanner, PollPolicy
@@ -86,25 +86,12 @@ class MirrorEngine:
         ``cancelled`` in the result, with the AMI IDs of copies already started.
         """
         deadline = self.monotonic() + plan.timeout.total_seconds()
+        context = ApplyContext(plan, cancel, deadline, self.monotonic, self.now)
         steps = RegionSteps(
-            plan,
-            self.clients,
-            cancel=cancel,
-            deadline=deadline,
-            monotonic=self.monotonic,
-            now=self.now,
-            poll_policy=self.poll_policy,
-            verify_retry_seconds=self.verify_retry_seconds,
-            snapshot_check=self.snapshot_check,
+            context, self.clients, self.poll_policy, self.verify_retry_seconds, self.snapshot_check
         )
         scheduler = CanaryScheduler(
-            plan,
-            steps,
-            planner=PollPlanner(self.poll_policy),
-            listener=self.listener,
-            cancel=cancel,
-            monotonic=self.monotonic,
-            deadline=deadline,
+            context, steps, planner=PollPlanner(self.poll_policy), listener=self.listener
         )
         workers = RegionWorkers(plan.all_regions, plan.max_concurrency)
         try:

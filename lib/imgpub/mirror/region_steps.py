@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ from botocore.exceptions import ClientError
 from imgpub.aws import ec2_images as ec2x
 from imgpub.aws.errors import error_code, error_text
 from imgpub.aws.image_sharing import ImageSharer, SnapshotCheck
+from imgpub.aws.session import AwsClients
 from imgpub.cancel import Cancellation
 from imgpub.mirror.model import TAG_COPIED_AT, TAG_SOURCE_AMI
 from imgpub.mirror.plan import Action, CopyTarget, Plan
@@ -42,37 +44,39 @@ from imgpub.mirror.waiting import CopyProgress, Next, PollPolicy, after_progress
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
-from imgpub.aws.session import AwsClients
 
 BPA_SETTLE_POLLS = 10
 STOPPED: StepAfter = ("stopped", 0.0)
 
 
+@dataclass(frozen=True)
+class ApplyContext:
+    """What the steps and the scheduler of one apply share: the plan, stops and clocks."""
+
+    plan: Plan
+    cancel: Cancellation
+    deadline: float  # a ``monotonic()`` time
+    monotonic: Callable[[], float]
+    now: Callable[[], datetime]
+
+
+@dataclass(frozen=True)
 class RegionSteps:
     """The steps of one apply, for every region; holds no per-region state itself."""
 
-    def __init__(
-        self,
-        plan: Plan,
-        clients: AwsClients,
-        *,
-        cancel: Cancellation,
-        deadline: float,
-        monotonic: Callable[[], float],
-        now: Callable[[], datetime],
-        poll_policy: PollPolicy,
-        verify_retry_seconds: float,
-        snapshot_check: SnapshotCheck,
-    ) -> None:
-        self.plan = plan
-        self.clients = clients
-        self.cancel = cancel
-        self.deadline = deadline
-        self.monotonic = monotonic
-        self.now = now
-        self.poll_policy = poll_policy
-        self.verify_retry_seconds = verify_retry_seconds
-        self.snapshot_check: SnapshotCheck = snapshot_check
+    context: ApplyContext
+    clients: AwsClients
+    poll_policy: PollPolicy
+    verify_retry_seconds: float
+    snapshot_check: SnapshotCheck
+
+    @property
+    def plan(self) -> Plan:
+        return self.context.plan
+
+    @property
+    def cancel(self) -> Cancellation:
+        return self.context.cancel
 
     def sharer(self, region: str) -> ImageSharer:
         return ImageSharer(
@@ -125,7 +129,7 @@ class RegionSteps:
                 state.errors[t.source_ami] = f"CopyImage failed: {error_text(exc)}"
                 return
             image_id = adopted
-        state.copy_answered[t.source_ami] = self.monotonic()
+        state.copy_answered[t.source_ami] = self.context.monotonic()
         state.copied.add(t.source_ami)
         state.note(t.source_ami, "copy")
         state.records[t.source_ami] = placeholder(t, image_id)
@@ -158,7 +162,7 @@ class RegionSteps:
         Falls back to polling the images when EC2 shows no progress (no tagged snapshots,
         a snapshot in error) or the deadline has come.
         """
-        if self.monotonic() >= self.deadline:
+        if self.context.monotonic() >= self.context.deadline:
             return self.poll(state)
         tag_values: dict[str, set[str]] = {TAG_SOURCE_AMI: set(), TAG_COPIED_AT: set()}
         for source in state.pending:
@@ -170,7 +174,7 @@ class RegionSteps:
         if not tag_values[TAG_SOURCE_AMI]:
             return self.poll(state)
         snaps = ec2x.snapshots_tagged(self.clients.ec2(state.region), tag_values)
-        now, mono = self.now(), self.monotonic()
+        now, mono = self.context.now(), self.context.monotonic()
 
         def elapsed(snap: ec2x.SnapshotProgress) -> float:
             """How long the snapshot has been copying, as tightly as the answers allow.
@@ -202,7 +206,7 @@ class RegionSteps:
         return "wait", delay
 
     def _after_wait(self, state: RegionState, then: StepAfter) -> StepAfter:
-        if state.pending and self.monotonic() >= self.deadline:
+        if state.pending and self.context.monotonic() >= self.context.deadline:
             for source in sorted(state.pending):
                 state.errors[source] = (
                     f"copy {state.records[source].image_id} still pending at the deadline "

@@ -33,8 +33,7 @@ from functools import partial
 from typing import Protocol
 
 from imgpub.aws.errors import error_text
-from imgpub.cancel import GRACE_SECONDS, Cancellation
-from imgpub.mirror.plan import Plan
+from imgpub.cancel import GRACE_SECONDS
 from imgpub.mirror.region_state import (
     RegionReport,
     RegionState,
@@ -43,7 +42,7 @@ from imgpub.mirror.region_state import (
     conclude,
     conclude_stopped,
 )
-from imgpub.mirror.region_steps import RegionSteps
+from imgpub.mirror.region_steps import ApplyContext, RegionSteps
 from imgpub.mirror.result import CopyOutcome, ParameterOutcome
 from imgpub.mirror.waiting import PollPlanner
 from imgpub.mirror.workers import RegionWorkers
@@ -66,24 +65,20 @@ class CanaryScheduler:
 
     def __init__(
         self,
-        plan: Plan,
+        context: ApplyContext,
         steps: RegionSteps,
         *,
         planner: PollPlanner,
         listener: MirrorListener,
-        cancel: Cancellation,
-        monotonic: Callable[[], float],
-        deadline: float,
         grace: float = GRACE_SECONDS,
     ) -> None:
-        self.plan = plan
+        self.context = context
         self.steps = steps
         self.planner = planner
         self.listener = listener
-        self.cancel = cancel
-        self.monotonic = monotonic
-        self.deadline = deadline
         self.grace = grace
+        self.plan = plan = context.plan
+        self.cancel = context.cancel
         self.states = {r: RegionState(r, list(plan.in_region(r))) for r in plan.all_regions}
         self.reports: dict[str, RegionReport] = {}
         self._due: dict[str, tuple[float, StepName]] = {}
@@ -105,7 +100,7 @@ class CanaryScheduler:
     # -- the loop
 
     def _schedule(self, region: str, step: StepName, delay: float) -> None:
-        at = min(self.monotonic() + max(0.0, delay), self.deadline)
+        at = min(self.context.monotonic() + max(0.0, delay), self.context.deadline)
         self._due[region] = (at, step)
         heapq.heappush(self._heap, (at, next(self._counter), region))
 
@@ -113,7 +108,7 @@ class CanaryScheduler:
         return region in self._due and self._due[region][1] in ("poll", "progress")
 
     def _submit_due(self, workers: RegionWorkers) -> None:
-        now = self.monotonic()
+        now = self.context.monotonic()
         while self._heap and self._heap[0][0] <= now and not self.cancel.is_set:
             at, _, region = heapq.heappop(self._heap)
             entry = self._due.get(region)
@@ -124,7 +119,7 @@ class CanaryScheduler:
             self._running[workers.submit(region, step)] = region
 
     def _wait_for_steps(self) -> None:
-        now = self.monotonic()
+        now = self.context.monotonic()
         timeout = max(0.0, self._heap[0][0] - now) if self._heap else None
         if not self._running:
             if timeout:
@@ -169,7 +164,7 @@ class CanaryScheduler:
         name, delay = after
         if self.cancel.is_set or name == "stopped":
             return  # concluded by _wind_down with what is known
-        now = self.monotonic()
+        now = self.context.monotonic()
         if name == "wait":
             self._wait_again(region, delay, now)
             return
@@ -208,14 +203,14 @@ class CanaryScheduler:
         stalls, so a long copy costs one progress read now and then, not a poll per
         region and backoff step.
         """
-        until = expected + FOLLOWER_SLACK * max(0.0, expected - self.monotonic())
+        until = expected + FOLLOWER_SLACK * max(0.0, expected - self.context.monotonic())
         for other in self.planner.pending:
             if (
                 other != self.planner.leader
                 and self._waiting(other)
                 and self._due[other][0] < until
             ):
-                self._schedule(other, "poll", until - self.monotonic())
+                self._schedule(other, "poll", until - self.context.monotonic())
 
     # -- concluding
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from imgpub.aws.ec2_images import ImageRecord
 from imgpub.aws.image_sharing import ShareAudience
 from imgpub.cancel import Cancellation
 from imgpub.mirror.plan import Action, CopyTarget, Plan, SourceImage
 from imgpub.mirror.region_state import RegionState, StepAfter, conclude, placeholder
+from imgpub.mirror.region_steps import ApplyContext
 from imgpub.mirror.result import CopyState
 from imgpub.mirror.scheduler import CanaryScheduler
 from imgpub.mirror.waiting import PollPlanner
@@ -83,14 +84,12 @@ def test_after_a_cancel_nothing_starts_and_every_region_is_concluded_after_the_g
     the_plan = plan()
     cancel = Cancellation()
     steps = StandInSteps(the_plan, cancel)
+    context = ApplyContext(the_plan, cancel, time.monotonic() + 300, time.monotonic, _never)
     scheduler = CanaryScheduler(
-        the_plan,
+        context,
         steps,  # type: ignore[arg-type]
         planner=PollPlanner(),
         listener=_Listener(),
-        cancel=cancel,
-        monotonic=time.monotonic,
-        deadline=time.monotonic() + 300,
         grace=0.2,
     )
     workers = RegionWorkers(the_plan.all_regions, 4)
@@ -111,6 +110,10 @@ def test_after_a_cancel_nothing_starts_and_every_region_is_concluded_after_the_g
     assert hung.state is CopyState.CANCELLED and hung.image_id is None
     assert "in flight" in hung.error
     assert list(reports) == list(the_plan.all_regions)
+
+
+def _never() -> datetime:
+    raise AssertionError("the stand-in steps read no wall clock")
 
 
 class _Listener:
