@@ -113,6 +113,9 @@ class Plan:
 
     # -- the Report protocol (imgpub.flow): what a dry run shows and records
 
+    def apply_title(self) -> str:
+        return f"Copy, share and publish in {len(self.all_regions)} regions"
+
     def lines(self) -> list[str]:
         """The whole plan, one line per action: the answer of a dry run."""
         lines = [

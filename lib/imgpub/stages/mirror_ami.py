@@ -60,7 +60,6 @@ def prepare(inputs: MirrorInputs, ctx: StageContext) -> Plan:
 
 def apply(plan: Plan, ctx: StageContext) -> MirrorResult:
     """Copy, share and publish in every region, then write the region tables."""
-    ctx.gha.info(f"-- Copy, share and publish in {len(plan.all_regions)} regions")
     with sdk_setup_errors("source-region"):
         result = _engine(ctx).apply(plan, cancel=ctx.cancel)
     failures = write_table_files(plan, result.table_rows())
