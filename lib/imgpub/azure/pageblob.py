@@ -34,10 +34,10 @@ from azure.core.exceptions import (
 )
 from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient, ContentSettings
 
-from imgpub.azure.upload_ranges import ByteRanges
+from imgpub.diskimage.byte_ranges import ByteRanges
 from imgpub.diskimage.chunks import MAX_PAGE_WRITE, Chunk, hash_zeros, nonzero_runs
 from imgpub.diskimage.identity import identity_digest_of
-from imgpub.diskimage.source import DiskSource
+from imgpub.diskimage.streams import DiskSource
 from imgpub.errors import CloudError
 
 MAX_PAGE_BLOB = 8 * 1024**4

@@ -64,7 +64,8 @@ from imgpub.azure.storage import (
     url_secrets,
     without_query,
 )
-from imgpub.diskimage.source import DiskSource, open_source
+from imgpub.diskimage.source import open_source
+from imgpub.diskimage.streams import DiskSource
 from imgpub.diskimage.vhd import FOOTER_SIZE, check_fixed_vhd
 from imgpub.errors import CloudError, ConfigError, ImgpubError, InputError
 from imgpub.flow import StageContext, StageResult
