@@ -88,7 +88,9 @@ def test_action_uploads_publishes_and_outputs_versions(
     assert "## AlmaLinux OS 9.6 20250522 released to Compute Gallery" in result.summary
     assert f"Created: '{CI}/almalinux-9-gen2/{VERSION}' (eastus, westeurope)" in summary
     assert blob_url in summary and key not in result.summary
-    assert any(g.startswith("Upload ") for g in result.log.groups)
+    # The stage flow groups the apply phase; the upload is a marked section inside it.
+    assert "Apply: azure-gallery" in result.log.groups
+    assert f"-- Upload {IMAGE}" in result.log.lines
 
 
 def test_action_dry_run_is_the_default_and_needs_no_azure(tmp_path: Path) -> None:

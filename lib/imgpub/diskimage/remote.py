@@ -100,6 +100,7 @@ class _RemoteSource:
     """
 
     _kind: ImageKind
+    _checked = False
     #: Errors after which the stream is reopened at the current byte.
     _stream_errors: tuple[type[BaseException], ...] = _STREAM_ERRORS
 
@@ -130,6 +131,8 @@ class _RemoteSource:
         A VHD's footer is read from the object's end when its length is known; otherwise it
         is checked as the stream ends.
         """
+        if self._checked:
+            return
         size = self.identity().size
         check_size(size, self._kind, self._where)
         if self._kind.compression != "none":
@@ -141,6 +144,7 @@ class _RemoteSource:
             tail = self._read_range(size - FOOTER_SIZE, FOOTER_SIZE)
             if tail is not None:
                 check_fixed_vhd(tail, size, name="image")
+        self._checked = True
 
     def blob_size(self) -> int | None:
         length = self.identity().size
