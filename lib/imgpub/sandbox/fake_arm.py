@@ -570,6 +570,7 @@ class FakeArm:
                     "storageAccountType": profile.get("storageAccountType", "Standard_LRS"),
                 }
             ]
+        self._check_source_region(location, profile["targetRegions"])
         profile["publishedDate"] = _now()
         stored = {
             **props,
@@ -589,6 +590,19 @@ class FakeArm:
             error=error,
             polls=self.polls,
         )
+
+    @staticmethod
+    def _check_source_region(location: str, regions: list[dict[str, Any]]) -> None:
+        """Azure refuses a version whose replication regions lack its own (the gallery's)."""
+        names = {re.sub(r"\s", "", str(r.get("name", ""))).lower() for r in regions}
+        where = re.sub(r"\s", "", location).lower()
+        if where not in names:
+            raise _ArmError(
+                400,
+                "InvalidParameter",
+                "The replication regions must include the region the source VM is located."
+                f" Please add '{where}' to the list of target regions.",
+            )
 
     def _with_replication(self, resource: dict[str, Any], expand: str) -> dict[str, Any]:
         if "replicationstatus" not in expand:
