@@ -27,7 +27,7 @@ from imgpub.azure.credentials import azure_credential, compute_client, probe
 from imgpub.azure.gallery import GalleryAdapter, VersionSource, storage_account_id
 from imgpub.azure.image_names import parse_image_name
 from imgpub.azure.naming import load_naming_rules
-from imgpub.errors import ConfigError
+from imgpub.errors import CloudError, ConfigError
 from imgpub.gallery.discover import discover_gallery
 from imgpub.gallery.names import PublishOptions, plan_names
 from imgpub.gallery.plan import build_plan
@@ -296,6 +296,23 @@ def test_public_gallery_location_is_used(fake, adapter, rules):
     assert outcome.state == "created" and outcome.target.gallery == "almalinux"
     put = next(r for r in fake.requests if r.method == "PUT")
     assert put.body["location"] == "westeurope"
+
+
+def test_a_version_without_the_gallery_region_is_refused_as_azure_does(fake, adapter, rules):
+    """Issue 9, finding 9: the gallery is in westeurope, the default regions lack it."""
+    ts = targets(rules, "AlmaLinux-9-Azure-9.6-20250522.1.aarch64.raw", public=True)
+    add_definitions(fake, ts)
+    [t] = ts
+    assert "westeurope" not in t.region_names
+    with pytest.raises(CloudError, match="replication regions must include the region"):
+        adapter.create_version(t, SOURCE, "westeurope")
+    assert fake.version_state(RG, "almalinux", "almalinux-9-arm64", t.version) is None
+    # The plan knows the gallery's region and adds it first, as the portal does.
+    report = publish(adapter, ts, SOURCE)
+    [outcome] = report.outcomes
+    assert outcome.state == "created" and outcome.regions[0] == "westeurope"
+    assert list(outcome.regions[1:]) == list(t.region_names)
+    assert any("westeurope was added first" in change for change in report.plan.changes)
 
 
 def test_reads_and_delete(fake, adapter, client, rules):
