@@ -114,6 +114,40 @@ class _QuietHandler(WSGIRequestHandler):
         return
 
 
+_DISPLAY_NAMES = {
+    "eastus": "East US",
+    "eastus2": "East US 2",
+    "westus": "West US",
+    "westus2": "West US 2",
+    "westus3": "West US 3",
+    "centralus": "Central US",
+    "northcentralus": "North Central US",
+    "southcentralus": "South Central US",
+    "westcentralus": "West Central US",
+    "northeurope": "North Europe",
+    "westeurope": "West Europe",
+    "germanywestcentral": "Germany West Central",
+    "francecentral": "France Central",
+    "swedencentral": "Sweden Central",
+    "uksouth": "UK South",
+    "ukwest": "UK West",
+    "southeastasia": "Southeast Asia",
+    "eastasia": "East Asia",
+    "japaneast": "Japan East",
+    "australiaeast": "Australia East",
+    "centralindia": "Central India",
+    "koreacentral": "Korea Central",
+    "canadacentral": "Canada Central",
+    "brazilsouth": "Brazil South",
+}
+"""Region display names, as Azure answers a version's target regions (``East US``)."""
+
+
+def _display(region: str) -> str:
+    """The display name Azure answers for a region given by either spelling."""
+    return _DISPLAY_NAMES.get(re.sub(r"\s", "", region).lower(), region)
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f0+00:00")
 
@@ -262,7 +296,11 @@ class FakeArm:
             props = {
                 "publishingProfile": {
                     "targetRegions": [
-                        {"name": r, "regionalReplicaCount": 1, "storageAccountType": "Standard_LRS"}
+                        {
+                            "name": _display(r),
+                            "regionalReplicaCount": 1,
+                            "storageAccountType": "Standard_LRS",
+                        }
                         for r in regions
                     ],
                     "replicaCount": 1,
@@ -571,6 +609,9 @@ class FakeArm:
                 }
             ]
         self._check_source_region(location, profile["targetRegions"])
+        profile["targetRegions"] = [
+            {**r, "name": _display(str(r.get("name", "")))} for r in profile["targetRegions"]
+        ]
         profile["publishedDate"] = _now()
         stored = {
             **props,
