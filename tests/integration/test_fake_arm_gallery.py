@@ -24,7 +24,7 @@ import pytest
 
 from imgpub.azure.clouds import ARM_ENDPOINT_ENV, resolve_cloud
 from imgpub.azure.credentials import azure_credential, compute_client, probe
-from imgpub.azure.gallery import GalleryAdapter, VersionSource, storage_account_id
+from imgpub.azure.gallery import GalleryAdapter, VersionSource, api_region, storage_account_id
 from imgpub.azure.image_names import parse_image_name
 from imgpub.azure.naming import load_naming_rules
 from imgpub.errors import CloudError, ConfigError
@@ -335,7 +335,10 @@ def test_reads_and_delete(fake, adapter, client, rules):
         RG, CI, "almalinux-9-arm64", t.version, expand="ReplicationStatus"
     ).properties.replication_status
     assert replication.aggregated_state == "Completed"
-    assert [s.region for s in replication.summary] == [r.name for r in t.regions]
+    # Azure (and the fake) answer display names; imgpub's reads turn them into API names.
+    assert replication.summary[0].region == "East US"
+    assert [api_region(s.region) for s in replication.summary] == [r.name for r in t.regions]
+    assert state.regions == tuple(r.name for r in t.regions)
     adapter.delete_version(t)
     assert adapter.get_version(RG, CI, "almalinux-9-arm64", t.version) is None
 
