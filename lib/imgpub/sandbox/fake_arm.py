@@ -563,6 +563,7 @@ class FakeArm:
                 raise self._not_found(
                     "galleries/images/versions", rg, f"{gallery}/{image}/{version}"
                 )
+            self._progress(key)
             return self._json(200, self._with_replication(found, expand))
         if method == "DELETE":
             if self._state.versions.pop(key, None) is None:
@@ -731,6 +732,21 @@ class FakeArm:
             if op.error:
                 body["error"] = dict(op.error)
             return self._json(200, body)
+
+    def _progress(self, key: tuple[str, ...]) -> None:
+        """A read of a resource counts as a poll of its unfinished operation.
+
+        Azure goes on creating a version when its client goes away; a run that was killed
+        while polling must see the next run find the version finished, not Creating forever.
+        """
+        if self._held:
+            return
+        for op in self._state.operations.values():
+            if op.key == key and not op.done:
+                if op.remaining > 0:
+                    op.remaining -= 1
+                else:
+                    self._finish(op)
 
     def _finish(self, op: _Operation) -> None:
         op.done = True
