@@ -24,7 +24,13 @@ import pytest
 
 from imgpub.azure.clouds import ARM_ENDPOINT_ENV, resolve_cloud
 from imgpub.azure.credentials import azure_credential, compute_client, probe
-from imgpub.azure.gallery import GalleryAdapter, VersionSource, api_region, storage_account_id
+from imgpub.azure.gallery import (
+    GalleryAdapter,
+    VersionSource,
+    api_region,
+    storage_account_id,
+    version_body,
+)
 from imgpub.azure.image_names import parse_image_name
 from imgpub.azure.naming import load_naming_rules
 from imgpub.errors import CloudError, ConfigError
@@ -313,6 +319,26 @@ def test_a_version_without_the_gallery_region_is_refused_as_azure_does(fake, ada
     assert outcome.state == "created" and outcome.regions[0] == "westeurope"
     assert list(outcome.regions[1:]) == list(t.region_names)
     assert any("westeurope was added first" in change for change in report.plan.changes)
+
+
+def test_a_version_left_by_a_killed_client_finishes_as_on_azure(fake, adapter, rules):
+    """Azure goes on creating a version nobody polls; reads see it progress and finish."""
+    ts = targets(rules, "AlmaLinux-9-Azure-9.6-20250522.1.aarch64.raw")
+    add_definitions(fake, ts)
+    [t] = ts
+    url = (
+        f"{fake.url}/subscriptions/{DEFAULT_SUBSCRIPTION}/resourceGroups/{RG}/providers"
+        f"/Microsoft.Compute/galleries/{CI}/images/{t.definition.name}/versions/{t.version}"
+        "?api-version=2026-03-03"
+    )
+    body = json.dumps(version_body(t, SOURCE, "eastus")).encode()
+    put = urllib.request.Request(url, data=body, method="PUT")
+    put.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(put) as resp:  # the client "dies" here: nobody polls
+        assert resp.status == 201
+    states = [adapter.get_target(t).provisioning_state for _ in range(3)]
+    assert states[0] == "Creating" and states[-1] == "Succeeded"
+    assert [r for r in fake.requests if "/operations/" in r.path] == []
 
 
 def test_reads_and_delete(fake, adapter, client, rules):
