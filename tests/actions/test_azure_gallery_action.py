@@ -18,7 +18,7 @@ import pytest
 from harness import assert_runner_hygiene, run_action
 
 from imgpub.sandbox.fake_arm import DEFAULT_SUBSCRIPTION, FakeArm
-from tests.integration.test_azure_gallery_stage import CI, IMAGE, RG, VERSION, make_raw
+from tests.integration.gallery_helpers import CI, IMAGE, RG, VERSION, make_raw
 
 pytestmark = [pytest.mark.azurite]
 

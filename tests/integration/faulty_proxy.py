@@ -13,6 +13,7 @@ import http.client
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,8 +30,17 @@ class FaultPlan:
     every: int = 3
     kinds: tuple[str, ...] = FAULTS
     page_puts: int = 0
+    mutations: int = 0
+    """Every PUT, POST and DELETE relayed: a run that must change nothing makes none."""
+    delay: float = 0.0
+    """Seconds each Put Page is held before it is relayed (a slow network, for cancel tests)."""
     injected: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count_mutation(self, method: str) -> None:
+        if method in ("PUT", "POST", "DELETE"):
+            with self.lock:
+                self.mutations += 1
 
     def next_fault(self) -> str | None:
         with self.lock:
@@ -66,7 +76,10 @@ def _handler(upstream_host: str, upstream_port: int, plan: FaultPlan) -> type:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             is_page = self.command == "PUT" and "comp=page" in self.path
+            plan.count_mutation(self.command)
             fault = plan.next_fault() if is_page else None
+            if is_page and plan.delay:
+                time.sleep(plan.delay)
             if fault == "503":
                 payload = (
                     b'<?xml version="1.0" encoding="utf-8"?><Error><Code>ServerBusy</Code>'
