@@ -21,6 +21,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 FAULTS = ("503", "reset-before", "reset-after")
+_ANSWERS = {
+    "503": (503, "ServerBusy", "The server is busy."),
+    "403": (403, "AuthorizationPermissionMismatch", "This request is not authorized."),
+}
+"""Faults answered with an error: 503 is retried, 403 is not (the role went away)."""
 
 
 @dataclass
@@ -80,14 +85,15 @@ def _handler(upstream_host: str, upstream_port: int, plan: FaultPlan) -> type:
             fault = plan.next_fault() if is_page else None
             if is_page and plan.delay:
                 time.sleep(plan.delay)
-            if fault == "503":
+            if fault in _ANSWERS:
+                status, code, message = _ANSWERS[fault]
                 payload = (
-                    b'<?xml version="1.0" encoding="utf-8"?><Error><Code>ServerBusy</Code>'
-                    b"<Message>The server is busy.</Message></Error>"
-                )
-                self.send_response(503, "The server is busy.")
+                    f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code>'
+                    f"<Message>{message}</Message></Error>"
+                ).encode()
+                self.send_response(status, message)
                 self.send_header("Content-Type", "application/xml")
-                self.send_header("x-ms-error-code", "ServerBusy")
+                self.send_header("x-ms-error-code", code)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
