@@ -148,6 +148,8 @@ class _Reach:
     def storage(self) -> str:
         if self._session.can_reach_storage_without_arm:
             return ""
+        if not self._session.has_subscription:  # nothing configured: do not wait for a token
+            return "no storage connection string and no Azure subscription or credential"
         reason = self.token()
         return f"no storage connection string and no Azure credential ({reason})" if reason else ""
 
@@ -199,7 +201,7 @@ def discover(
         subscription=subscription,
         steps=inputs.steps,
         create_definitions=inputs.create_definitions,
-        unchecked_reason=reasons[0] if reasons else "",
+        unchecked_reason="; ".join(dict.fromkeys(reasons)),
         vhd_url=inputs.vhd_url,
         image=_recorded(inputs.image),
         notes=("vhd-url given: the upload step was skipped",)

@@ -98,7 +98,7 @@ def upload(
         return BlobOutcome(
             blob, "failed", blob.url, error=exc.message, remedy=exc.remedy, deleted=exc.deleted
         )
-    except (AzureError, ImgpubError) as exc:
+    except (AzureError, ImgpubError, OSError) as exc:  # the service, the source, the disk
         message = exc.message if isinstance(exc, ImgpubError) else first_line(exc)
         return BlobOutcome(
             blob,
