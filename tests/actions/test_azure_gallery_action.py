@@ -10,10 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from harness import assert_runner_hygiene, run_action
 
 from imgpub.sandbox.fake_arm import DEFAULT_SUBSCRIPTION, FakeArm
 from tests.integration.gallery_helpers import CI, IMAGE, RG, VERSION, make_raw
+from tests.integration.local_http import serving
 
 pytestmark = [pytest.mark.azurite]
 
@@ -135,13 +134,8 @@ class _QuietFiles(SimpleHTTPRequestHandler):
 def web(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root = tmp_path / "www"
     root.mkdir()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietFiles, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}", root
-    server.shutdown()
-    server.server_close()
+    with serving(root, _QuietFiles) as base:
+        yield base, root
 
 
 SAS_SIG = "c2FzLXNpZ25hdHVyZS10aGF0LW11c3Qtbm90LWxlYWs"

@@ -17,8 +17,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,7 @@ from imgpub.diskimage.source import LocalSource, open_source
 from imgpub.diskimage.vhd import FOOTER_SIZE, MIB, build_footer, parse_footer
 from imgpub.errors import InputError
 from tests.integration.faulty_proxy import FaultPlan, faulty_proxy
+from tests.integration.local_http import serving
 
 pytestmark = [pytest.mark.azurite, pytest.mark.qemu]
 
@@ -351,13 +351,8 @@ class _FlakyRangeHandler(SimpleHTTPRequestHandler):
 def web_root(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root = tmp_path / "www"
     root.mkdir()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_FlakyRangeHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}", root
-    server.shutdown()
-    server.server_close()
+    with serving(root, _FlakyRangeHandler) as base:
+        yield base, root
 
 
 @pytest.mark.parametrize("name", ["h.raw", "h.raw.gz", "flaky-h.raw", "nohead-h.raw"])
