@@ -176,15 +176,15 @@ def publish_gallery(
         thread_name="imgpub-definition",
     )
     definitions = []
-    broken: set[str] = set()
+    broken: dict[str, DefinitionOutcome] = {}
     for d in plan.definitions:
         if d.action is not DefinitionAction.CREATE:
             definitions.append(DefinitionOutcome(d, "existed"))
             continue
         outcome = made.outcomes[d]
         if isinstance(outcome, Failed | NotDone):
-            broken.add(d.target.definition.name.lower())
-            definitions.append(_failed_definition(d, outcome))
+            broken[d.target.definition.name.lower()] = _failed_definition(d, outcome)
+            definitions.append(broken[d.target.definition.name.lower()])
         else:
             definitions.append(DefinitionOutcome(d, "created"))
 
@@ -203,12 +203,13 @@ def publish_gallery(
         if v in done.outcomes:
             versions.append(_version_outcome(v, done.outcomes[v]))
         elif v.target.definition.name.lower() in broken:
+            cancelled = broken[v.target.definition.name.lower()].state == "cancelled"
             versions.append(
                 VersionOutcome(
                     v.target,
-                    "skipped",
+                    "cancelled" if cancelled else "skipped",
                     error=f"not created: image definition {v.target.definition.name} is missing",
-                    remedy="see the image definition's error, then re-run",
+                    remedy=RERUN if cancelled else "see the image definition's error, then re-run",
                 )
             )
         else:
