@@ -122,6 +122,10 @@ class ClientFactory:
         client: SSMClient = self._client("ssm", region)
         return client
 
+    def s3(self, region: str) -> Any:
+        """An S3 client (azure-gallery reads s3:// images with it)."""
+        return self._client("s3", region)
+
 
 class CallCounter:
     """Counts API calls by (service, operation, region); pass ``counter.observe``."""
