@@ -3,7 +3,8 @@
 
 Each action installs imgpub with the extras its stage's registry entry names (see
 imgpub.stages.STAGES); this writes one lock per distinct set of extras (and one for the
-core alone) plus the pin of uv itself, with `uv pip compile --universal --generate-hashes`,
+core alone, and one of them all for the runtime image, action-common.Dockerfile) plus the
+pin of uv itself, with `uv pip compile --universal --generate-hashes`,
 keeping uv's own header so Dependabot's pip updater can refresh them. A contract test
 (tests/contract/test_locks.py) checks, offline, that every lock still satisfies
 pyproject.toml.
@@ -34,7 +35,9 @@ def extras_sets() -> list[tuple[str, ...]]:
     sys.path.insert(0, str(ROOT / "lib"))
     from imgpub.stages import STAGES
 
-    return sorted({(), *(tuple(sorted(info.extras)) for info in STAGES.values())})
+    per_action = {tuple(sorted(info.extras)) for info in STAGES.values()}
+    image = tuple(sorted({extra for extras in per_action for extra in extras}))
+    return sorted({(), image, *per_action})
 
 
 def compile_to(uv: str, source: str, out: str, extras: tuple[str, ...] = ()) -> None:

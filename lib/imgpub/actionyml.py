@@ -10,6 +10,7 @@ generated checks, without a second language.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,8 @@ def env_name(input_name: str) -> str:
     return "INPUT_" + input_name.upper().replace("-", "_")
 
 
-def render(module: StageModule) -> str:
-    """The action.yml text for one stage."""
-    meta = STAGES[module.NAME]
+def _inputs(module: StageModule) -> dict[str, Any]:
+    """The action's inputs, exactly as the stage declares them (common ones included)."""
     inputs: dict[str, Any] = {}
     for spec in with_common_inputs(module.INPUTS):
         entry: dict[str, Any] = {"description": " ".join(spec.description.split())}
@@ -39,6 +39,13 @@ def render(module: StageModule) -> str:
         if not spec.required:
             entry["default"] = spec.default if spec.default is not None else ""
         inputs[spec.name] = entry
+    return inputs
+
+
+def render(module: StageModule) -> str:
+    """The action.yml text for one stage."""
+    meta = STAGES[module.NAME]
+    inputs = _inputs(module)
     outputs = {
         out.name: {
             "description": " ".join(out.description.split()),
@@ -99,17 +106,65 @@ def action_path(root: Path, name: str) -> Path:
     return root / "actions" / name / "action.yml"
 
 
+_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:-]*@sha256:[0-9a-f]{64}$")
+
+
+def render_docker(module: StageModule, image: str) -> str:
+    """The Docker variant of a stage's action: the runtime image, pinned by digest.
+
+    For runners where setting up Python is unwanted. The runner passes the inputs to the
+    container as ``INPUT_<NAME>`` (imgpub reads that spelling too) and mounts the file
+    commands, so the stage, its outputs and its summary are the same as the composite
+    action's. ``image`` is ``registry/name@sha256:<digest>``: release.yml writes these files
+    with the digest it has just pushed and attested; nothing on main names an unpublished one.
+    """
+    if not _IMAGE.match(image):
+        raise ValueError(f"image {image!r} must be REGISTRY/NAME@sha256:<64 hex digits>")
+    meta = STAGES[module.NAME]
+    inputs = _inputs(module)
+    doc: dict[str, Any] = {
+        "name": f"imgpub {module.NAME} (Docker)",
+        "description": " ".join(module.HELP.split()),
+        "author": "imgpub maintainers",
+        "branding": {"icon": meta.icon, "color": meta.color},
+        "inputs": inputs,
+        "outputs": {
+            out.name: {"description": " ".join(out.description.split())}
+            for out in (*module.OUTPUTS, *COMMON_OUTPUTS)
+        },
+        "runs": {"using": "docker", "image": f"docker://{image}", "args": [module.NAME]},
+    }
+    header = (
+        f"# Generated from lib/imgpub/stages/{module.NAME.replace('-', '_')}.py by\n"
+        f"# `python -m imgpub.actionyml --docker {image} --write` (release.yml).\n"
+    )
+    return header + yaml.safe_dump(doc, sort_keys=False, width=100, allow_unicode=True)
+
+
+def docker_action_path(root: Path, name: str) -> Path:
+    return root / "actions" / "docker" / name / "action.yml"
+
+
 def main(argv: list[str] | None = None) -> int:
     from imgpub.cli import available_stages
 
     parser = argparse.ArgumentParser(description="Generate actions/<stage>/action.yml files.")
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
     parser.add_argument("--write", action="store_true", help="write the files (default: check)")
+    parser.add_argument(
+        "--docker",
+        metavar="IMAGE@sha256:DIGEST",
+        help="write the Docker variants (actions/docker/<stage>) for this published image",
+    )
     args = parser.parse_args(argv)
     stale = []
     for name, module in available_stages().items():
-        path = action_path(args.root, name)
-        text = render(module)
+        if args.docker:
+            path = docker_action_path(args.root, name)
+            text = render_docker(module, args.docker)
+        else:
+            path = action_path(args.root, name)
+            text = render(module)
         if path.exists() and path.read_text("utf-8") == text:
             continue
         if args.write:

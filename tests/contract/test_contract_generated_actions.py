@@ -42,3 +42,35 @@ def test_every_input_reaches_the_cli_and_every_output_is_mapped(name):
 def test_every_stage_has_an_action_folder_and_no_orphans():
     folders = {p.parent.name for p in (ROOT / "actions").glob("*/action.yml")}
     assert folders == set(STAGES), "action folders and stage modules differ"
+
+
+DIGEST = "ghcr.io/imgpub-org/imgpub@sha256:" + "ab" * 32
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_docker_variant_runs_the_image_by_digest_with_the_same_inputs(name, tmp_path):
+    from imgpub.actionyml import render_docker
+
+    from .checks import check_schema
+
+    text = render_docker(STAGES[name], DIGEST)
+    doc = yaml.safe_load(text)
+    composite = yaml.safe_load(render(STAGES[name]))
+    assert doc["inputs"] == composite["inputs"]
+    assert list(doc["outputs"]) == list(composite["outputs"])
+    assert doc["runs"] == {"using": "docker", "image": f"docker://{DIGEST}", "args": [name]}
+    path = tmp_path / "action.yml"
+    path.write_text(text, "utf-8")
+    assert check_schema(path, "vendor.github-actions") == []
+
+
+def test_docker_variant_refuses_an_image_without_a_digest():
+    from imgpub.actionyml import render_docker
+
+    with pytest.raises(ValueError, match="sha256"):
+        render_docker(next(iter(STAGES.values())), "ghcr.io/imgpub-org/imgpub:v1")
+
+
+def test_no_docker_variant_on_main_names_an_unpublished_image():
+    """Docker variants are written by release.yml with the digest it pushed, never by hand."""
+    assert not (ROOT / "actions" / "docker").exists()
