@@ -31,6 +31,8 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_license_manager import LicenseManagerClient
     from mypy_boto3_ssm import SSMClient
 
 DEFAULT_MAX_ATTEMPTS = 10
@@ -113,6 +115,14 @@ class ClientFactory:
 
     def ssm(self, region: str) -> SSMClient:
         client: SSMClient = self._client("ssm", region)
+        return client
+
+    def ecr(self, region: str) -> ECRClient:
+        client: ECRClient = self._client("ecr", region)
+        return client
+
+    def license_manager(self, region: str) -> LicenseManagerClient:
+        client: LicenseManagerClient = self._client("license-manager", region)
         return client
 
 
