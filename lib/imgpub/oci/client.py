@@ -77,9 +77,20 @@ class _TimeoutSession(requests.Session):
 
 
 class _ChallengeAuth(oras.auth.token.TokenAuth):  # type: ignore[misc]
-    """Basic credentials for a Basic challenge, a bearer token for a Bearer one."""
+    """Basic credentials for a Basic challenge, a bearer token for a Bearer one.
 
-    basic = False
+    ``basic_hosts`` is shared by the clients of every thread: once one has learnt that
+    a host wants Basic, all send it up front instead of meeting a 401 first.
+    """
+
+    def __init__(self, host: str, basic_hosts: set[str]) -> None:
+        super().__init__()
+        self.host = host
+        self.basic_hosts = basic_hosts
+
+    @property
+    def basic(self) -> bool:
+        return self.host in self.basic_hosts and bool(getattr(self, "_basic_auth", None))
 
     def authenticate_request(
         self, original: requests.Response, headers: dict[str, str], refresh: bool = False
@@ -88,7 +99,7 @@ class _ChallengeAuth(oras.auth.token.TokenAuth):  # type: ignore[misc]
         if challenge.lower().startswith("basic"):
             if not getattr(self, "_basic_auth", None):
                 return headers, False
-            self.basic = True
+            self.basic_hosts.add(self.host)
             return {**headers, "Authorization": f"Basic {self._basic_auth}"}, True
         result: tuple[dict[str, str], bool] = super().authenticate_request(
             original, headers, refresh
@@ -106,11 +117,12 @@ class _Registry(oras.provider.Registry):  # type: ignore[misc]
         insecure: bool,
         credentials: Credentials | None,
         sleep: Callable[[float], object],
+        basic_hosts: set[str],
     ) -> None:
         super().__init__(hostname=host, insecure=insecure, tls_verify=not insecure)
         self.session = _TimeoutSession()
         self.session.cookies.set_policy(oras.provider.DefaultCookiePolicy(allowed_domains=[]))
-        auth = _ChallengeAuth()
+        auth = _ChallengeAuth(host, basic_hosts)
         auth.session = self.session
         auth.prefix = self.prefix
         auth._tls_verify = not insecure
@@ -186,9 +198,16 @@ class OciClient:
         insecure: bool = False,
         credentials: Credentials | None = None,
         sleep: Callable[[float], object] = time.sleep,
+        basic_hosts: set[str] | None = None,
     ) -> None:
         self.host = host
-        self._registry = _Registry(host, insecure=insecure, credentials=credentials, sleep=sleep)
+        self._registry = _Registry(
+            host,
+            insecure=insecure,
+            credentials=credentials,
+            sleep=sleep,
+            basic_hosts=set() if basic_hosts is None else basic_hosts,
+        )
         self._base = f"{self._registry.prefix}://{host}"
 
     def _container(self, ref: Reference) -> Any:
@@ -313,6 +332,7 @@ class OciClients:
         self._insecure = insecure_hosts
         self._sleep = sleep
         self._local = threading.local()
+        self._basic_hosts: set[str] = set()
 
     def for_host(self, host: str) -> OciClient:
         cache: dict[str, OciClient] | None = getattr(self._local, "clients", None)
@@ -325,9 +345,13 @@ class OciClients:
                 insecure=host in self._insecure,
                 credentials=self._credentials.get(host),
                 sleep=self._sleep,
+                basic_hosts=self._basic_hosts,
             )
             cache[host] = client
         return client
+
+    def credentials_for(self, host: str) -> Credentials | None:
+        return self._credentials.get(host)
 
     def __call__(self, ref: Reference) -> OciClient:
         return self.for_host(ref.api_host)
