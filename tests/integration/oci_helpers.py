@@ -7,6 +7,7 @@ The ECR stand-in logs every request; :class:`AccessLog` reads what arrived since
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -188,12 +189,10 @@ class AccessLog:
     def _settle(self) -> None:
         """Send a sentinel request and wait until it is logged: the lines before it are in."""
         token = uuid.uuid4().hex
-        try:
+        with contextlib.suppress(urllib.error.HTTPError):
             urllib.request.urlopen(
                 f"http://{self.host}/v2/?imgpub-log-sentinel={token}", timeout=5
             ).close()
-        except urllib.error.HTTPError:
-            pass
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if token in self.path.read_text("utf-8", "replace"):

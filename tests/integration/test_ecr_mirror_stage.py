@@ -20,6 +20,7 @@ pytestmark = pytest.mark.registry
 @pytest.fixture
 def ecr(registry, ecr_registry, aws_endpoint, tmp_path) -> Ecr:
     log = AccessLog(ecr_registry.info["access_log"], ecr_registry.info["host"])
+    log.mark()
     return Ecr(registry, ecr_registry.info["host"], log, tmp_path)
 
 
@@ -155,7 +156,7 @@ def test_marketplace_mode_pushes_into_existing_seller_repositories(ecr: Ecr) -> 
     built = push_image(ecr.tmp, ecr.source, f"x/{name}:3.1.0")
     # The seller portal made acme/<name>: here a first push stands in for it.
     push_image(ecr.tmp, ecr.host, f"acme/{name}:seed", ecr=True)
-    code, out, doc = ecr.run(images=f"{ecr.source}/x/{name}:3.1.0", marketplace_seller="acme")
+    code, out, _doc = ecr.run(images=f"{ecr.source}/x/{name}:3.1.0", marketplace_seller="acme")
     assert code == 0, out
     assert head_digest(ecr.host, f"acme/{name}", "3.1.0") == built.digest
     assert name not in str(ecr.repositories()), "nothing is created for Marketplace"

@@ -23,7 +23,7 @@ from imgpub.fanout import Failed, NotDone, fan_out
 from imgpub.oci.client import OciClients, RegistryError
 from imgpub.oci.skopeo import AuthFile, CopyProgress, SkopeoError, auth_file, copy_command, run_copy
 from imgpub.registry.chart_push import push_chart
-from imgpub.registry.plan import ImageAction, ImagePlan, MirrorPlan, decide_image
+from imgpub.registry.plan import ImageAction, ImagePlan, MirrorPlan, RepositoryPlan, decide_image
 from imgpub.registry.result import (
     RERUN,
     ChartOutcome,
@@ -52,16 +52,19 @@ class Applier:
 
     def apply(self, plan: MirrorPlan) -> MirrorResult:
         started = self.monotonic()
+        chart_repo = plan.chart.destination.repository if plan.chart else None
+        for_images = [r for r in plan.repositories if r.name != chart_repo]
         with auth_file(plan.credentials, self.auth_parent) as auth:
-            repositories = self._repositories(plan)
+            repositories = self._repositories(for_images)
             broken = {r.plan.name for r in repositories if r.state not in ("created", "existed")}
             images = self._images(plan, auth, broken)
-        chart = self._chart(plan, images)
+        chart, chart_repos = self._chart(plan, images)
+        repositories += chart_repos
         return MirrorResult(plan, repositories, images, chart, self.monotonic() - started)
 
-    def _repositories(self, plan: MirrorPlan) -> tuple[RepositoryOutcome, ...]:
+    def _repositories(self, plans: list[RepositoryPlan]) -> tuple[RepositoryOutcome, ...]:
         out: list[RepositoryOutcome] = []
-        for repo in plan.repositories:
+        for repo in plans:
             if not repo.create:
                 out.append(RepositoryOutcome(repo, "existed"))
                 continue
@@ -152,12 +155,15 @@ class Applier:
             )
         return ImageOutcome(p, "created")
 
-    def _chart(self, plan: MirrorPlan, images: tuple[ImageOutcome, ...]) -> ChartOutcome | None:
+    def _chart(
+        self, plan: MirrorPlan, images: tuple[ImageOutcome, ...]
+    ) -> tuple[ChartOutcome | None, tuple[RepositoryOutcome, ...]]:
+        """The chart (last, and only after every image), its repository just before it."""
         chart = plan.chart
         if chart is None:
-            return None
+            return None, ()
         if chart.state != "planned":
-            return ChartOutcome(chart, chart.state, chart.problem, chart.remedy)
+            return ChartOutcome(chart, chart.state, chart.problem, chart.remedy), ()
         missing = [o for o in images if not o.done]
         if missing:
             return ChartOutcome(
@@ -167,11 +173,16 @@ class Applier:
                 f"(e.g. {missing[0].plan.destination})",
                 "fix the images and re-run: a pushed chart can never be replaced, so it goes "
                 "only after all of its images",
-            )
+            ), ()
         if self.cancel.is_set:
-            return ChartOutcome(chart, "cancelled", self.cancel.reason, RERUN)
+            return ChartOutcome(chart, "cancelled", self.cancel.reason, RERUN), ()
+        repos = self._repositories(
+            [r for r in plan.repositories if r.name == chart.destination.repository]
+        )
+        if any(r.state not in ("created", "existed") for r in repos):
+            return ChartOutcome(chart, "failed", "its repository is missing", RERUN), repos
         self.progress.on_phase(f"pushing chart {chart.destination}")
-        return push_chart(chart, self.clients)
+        return push_chart(chart, self.clients), repos
 
 
 def _as_outcome(p: ImagePlan, outcome: ImageOutcome | Failed | NotDone) -> ImageOutcome:

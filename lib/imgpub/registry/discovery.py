@@ -22,6 +22,7 @@ from imgpub.oci.client import Credentials, OciClients, RegistryError
 from imgpub.oci.media import platform_name
 from imgpub.oci.reference import Reference
 from imgpub.registry.chart_discovery import plan_chart
+from imgpub.registry.chart_plan import ChartAction
 from imgpub.registry.model import EcrInputs, ImageJob, RegistryTarget
 from imgpub.registry.plan import (
     ImageAction,
@@ -57,7 +58,6 @@ class Discovery:
         insecure = frozenset() if inputs.tls_verify else frozenset(hosts)
         clients = self.make_clients(credentials, insecure)
         self._check_registry(clients, registry)
-        repositories = self._repositories(inputs, clients, registry)
         images = self._images(inputs, clients, registry)
         chart = None
         if inputs.chart is not None:
@@ -67,6 +67,11 @@ class Discovery:
             chart = plan_chart(
                 inputs.chart, registry, clients, mirrored, marketplace=inputs.marketplace
             )
+        # Only repositories something will be pushed to: a refused image needs none.
+        wanted = {p.destination.repository for p in images if p.action is ImageAction.COPY}
+        if chart is not None and chart.action is ChartAction.PUSH:
+            wanted.add(chart.destination.repository)
+        repositories = self._repositories(inputs, clients, registry, wanted)
         plan = MirrorPlan(
             region=inputs.region,
             registry=registry,
@@ -114,12 +119,10 @@ class Discovery:
             ) from None
 
     def _repositories(
-        self, inputs: EcrInputs, clients: OciClients, registry: RegistryTarget
+        self, inputs: EcrInputs, clients: OciClients, registry: RegistryTarget, names: set[str]
     ) -> tuple[RepositoryPlan, ...]:
-        names = sorted({j.repository for j in inputs.images} | _chart_repo(inputs))
         out: list[RepositoryPlan] = []
-        for name in names:
-            full = registry.repository(name)
+        for full in sorted(names):
             if inputs.marketplace:
                 out.append(self._marketplace_repository(clients, registry, full))
                 continue
@@ -235,12 +238,6 @@ class Discovery:
             return ()
         name = platform_name(config) if isinstance(config, dict) else ""
         return (name,) if name else ()
-
-
-def _chart_repo(inputs: EcrInputs) -> set[str]:
-    if inputs.chart is None:
-        return set()
-    return {inputs.chart.repository or inputs.chart.name}
 
 
 def _target_registry(inputs: EcrInputs, token: EcrToken) -> RegistryTarget:
