@@ -91,7 +91,7 @@ def test_the_chart_round_trips_with_hook_and_secret_and_a_rerun_pushes_nothing(e
         manifest["layers"][0]["mediaType"] == "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
     )
     assert "org.opencontainers.image.created" not in manifest.get("annotations", {})
-    source_files = {m: d for m, d in _files(archive).items()}
+    source_files = dict(_files(archive).items())
     assert files["Chart.yaml"] == source_files["Chart.yaml"], "Chart.yaml is unchanged"
     job = neutralised(files[HOOK_FILE])
     assert job["kind"] == "Job" and "pre-install" in job["metadata"]["annotations"]["helm.sh/hook"]
@@ -192,7 +192,7 @@ def test_a_chart_from_a_chart_repository_url(ecr: Ecr) -> None:
     archive = make_chart("webapp", "0.4.0", "replicas: 1\n")
     repo = unique("webapp")
     with chart_repository(archive, "webapp", "0.4.0") as url:
-        code, out, doc = ecr.run(
+        code, out, _doc = ecr.run(
             chart=url.removesuffix("/stable"),
             chart_name="webapp",
             chart_version="0.4.0",
@@ -217,6 +217,6 @@ def test_a_chart_is_not_pushed_while_one_of_its_images_failed(ecr: Ecr) -> None:
         **HOOK,
     )
     assert code == 1, out
-    chart = [t for t in section(doc)["targets"] if t["kind"] == "helm-chart"][0]
+    chart = next(t for t in section(doc)["targets"] if t["kind"] == "helm-chart")
     assert chart["state"] == "skipped" and "never be replaced" in chart["remedy"]
     assert "/manifests/" not in str(ecr.log.mutations())
