@@ -19,9 +19,9 @@ ECR_INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec(
         "registry",
-        "Destination registry HOST[/NAMESPACE]. Default: the account's ECR registry (from "
-        "GetAuthorizationToken), or 709825985650.dkr.ecr.us-east-1.amazonaws.com/"
-        "<marketplace-seller> when marketplace-seller is given.",
+        "Destination registry HOST[/NAMESPACE]. Default is the account's ECR registry (as "
+        "GetAuthorizationToken names it), or with marketplace-seller the AWS Marketplace "
+        "registry of account 709825985650 in us-east-1, under the seller prefix.",
     ),
     InputSpec(
         "marketplace-seller",
@@ -84,8 +84,8 @@ ECR_INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec(
         "service-account",
-        "Service account of the hook Job (a name, or {{ .Values.path }}); it needs "
-        "license-manager:CheckoutLicense through IRSA or Pod Identity.",
+        "Service account of the hook Job, a name or a values path like "
+        "{{ .Values.path }}. Its role (IRSA or Pod Identity) needs CheckoutLicense.",
         default="{{ .Values.serviceAccount.name }}",
     ),
     InputSpec("license-region", "Region of the License Manager checkout.", default="us-east-1"),
