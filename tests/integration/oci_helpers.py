@@ -8,20 +8,14 @@ The ECR stand-in logs every request; :class:`AccessLog` reads what arrived since
 from __future__ import annotations
 
 import contextlib
-import gzip
-import hashlib
-import io
 import json
-import os
 import re
-import subprocess
-import tarfile
 import time
 import urllib.request
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
+from imgpub.sandbox.oci_seed import BuiltImage, build_layout, chart_archive, push_layout
 from imgpub.sandbox.services import SANDBOX_ECR_PASSWORD
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -30,104 +24,11 @@ _LINE = re.compile(r'"(GET|HEAD|PUT|POST|PATCH|DELETE) (\S+) HTTP/[0-9.]+" (\d{3
 MUTATING = ("PUT", "POST", "PATCH", "DELETE")
 
 
-@dataclass(frozen=True)
-class BuiltImage:
-    digest: str  # of the index (or the single manifest)
-    platform_digests: dict[str, str]
-
-
-def build_layout(
-    root: Path, *, platforms=("linux/amd64", "linux/arm64"), size=64 * 1024, seed=""
-) -> BuiltImage:
-    """An OCI layout whose ref ``v1`` is an index of one image per platform."""
-    blobs = root / "blobs" / "sha256"
-    blobs.mkdir(parents=True, exist_ok=True)
-
-    def blob(data: bytes) -> tuple[str, int]:
-        digest = hashlib.sha256(data).hexdigest()
-        (blobs / digest).write_bytes(data)
-        return f"sha256:{digest}", len(data)
-
-    entries, by_platform = [], {}
-    for platform in platforms:
-        os_name, arch = platform.split("/")[:2]
-        raw = io.BytesIO()
-        with tarfile.open(fileobj=raw, mode="w") as tar:
-            data = (
-                os.urandom(size)
-                if not seed
-                else hashlib.sha256(f"{seed}{platform}".encode()).digest() * (size // 32)
-            )
-            info = tarfile.TarInfo(f"data-{arch}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        diff_id = "sha256:" + hashlib.sha256(raw.getvalue()).hexdigest()
-        layer_digest, layer_size = blob(gzip.compress(raw.getvalue(), mtime=0, compresslevel=1))
-        config = {
-            "architecture": arch,
-            "os": os_name,
-            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-            "config": {},
-        }
-        config_digest, config_size = blob(json.dumps(config).encode())
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": config_digest,
-                "size": config_size,
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": layer_digest,
-                    "size": layer_size,
-                }
-            ],
-        }
-        digest, msize = blob(json.dumps(manifest).encode())
-        by_platform[platform] = digest
-        entries.append(
-            {
-                "mediaType": OCI_MANIFEST,
-                "digest": digest,
-                "size": msize,
-                "platform": {"architecture": arch, "os": os_name},
-            }
-        )
-    index_digest, index_size = blob(
-        json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}).encode()
-    )
-    (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
-    (root / "index.json").write_text(
-        json.dumps(
-            {
-                "schemaVersion": 2,
-                "manifests": [
-                    {
-                        "mediaType": OCI_INDEX,
-                        "digest": index_digest,
-                        "size": index_size,
-                        "annotations": {"org.opencontainers.image.ref.name": "v1"},
-                    }
-                ],
-            }
-        )
-    )
-    return BuiltImage(index_digest, by_platform)
-
-
 def push_image(tmp: Path, registry: str, name: str, *, ecr: bool = False, **kwargs) -> BuiltImage:
     """Build a multi-arch image and push it to ``registry/name`` with skopeo."""
     layout = tmp / f"layout-{uuid.uuid4().hex[:8]}"
     built = build_layout(layout, **kwargs)
-    creds = ["--dest-creds", f"AWS:{SANDBOX_ECR_PASSWORD}"] if ecr else []
-    subprocess.run(
-        ["skopeo", "--insecure-policy", "copy", "--all", "--preserve-digests", "--dest-tls-verify=false",
-         *creds, f"oci:{layout}:v1", f"docker://{registry}/{name}"],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
+    push_layout(layout, f"{registry}/{name}", creds=f"AWS:{SANDBOX_ECR_PASSWORD}" if ecr else None)
     return built
 
 
@@ -203,21 +104,11 @@ class AccessLog:
 
 def make_chart(name: str = "demo", version: str = "1.2.3", values: str | None = None) -> bytes:
     """A small Helm chart archive (as `helm package` lays it out)."""
-    files = {
-        "Chart.yaml": f'apiVersion: v2\nname: {name}\nversion: {version}\nappVersion: "8.3.4"\ndescription: A demo chart\n',
-        "values.yaml": values
-        if values is not None
-        else "# images\nimage:\n  registry: docker.io\n  repository: camunda/zeebe\n  tag: 8.3.4\nsidecar: docker.io/library/busybox:1.36 # a comment\n",
-        "templates/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n",
-    }
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
-        for path, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(f"{name}/{path}")
-            info.size, info.mtime = len(data), 1700000000
-            tar.addfile(info, io.BytesIO(data))
-    return raw.getvalue()
+    default = (
+        "# images\nimage:\n  registry: docker.io\n  repository: camunda/zeebe\n  tag: 8.3.4\n"
+        "sidecar: docker.io/library/busybox:1.36 # a comment\n"
+    )
+    return chart_archive(name, version, default if values is None else values)
 
 
 def push_chart_source(

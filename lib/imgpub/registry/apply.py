@@ -52,8 +52,8 @@ class Applier:
 
     def apply(self, plan: MirrorPlan) -> MirrorResult:
         started = self.monotonic()
-        chart_repo = plan.chart.destination.repository if plan.chart else None
-        for_images = [r for r in plan.repositories if r.name != chart_repo]
+        image_repos = {p.destination.repository for p in plan.copies}
+        for_images = [r for r in plan.repositories if r.name in image_repos]
         with auth_file(plan.credentials, self.auth_parent) as auth:
             repositories = self._repositories(for_images)
             broken = {r.plan.name for r in repositories if r.state not in ("created", "existed")}
@@ -176,8 +176,13 @@ class Applier:
             ), ()
         if self.cancel.is_set:
             return ChartOutcome(chart, "cancelled", self.cancel.reason, RERUN), ()
+        image_repos = {p.destination.repository for p in plan.copies}
         repos = self._repositories(
-            [r for r in plan.repositories if r.name == chart.destination.repository]
+            [
+                r
+                for r in plan.repositories
+                if r.name == chart.destination.repository and r.name not in image_repos
+            ]
         )
         if any(r.state not in ("created", "existed") for r in repos):
             return ChartOutcome(chart, "failed", "its repository is missing", RERUN), repos
