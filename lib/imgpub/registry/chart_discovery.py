@@ -42,12 +42,7 @@ def plan_chart(
         raise InputError("chart", f"{chart.source}: {exc}", "point chart at a Helm chart") from None
     tag = chart.version.replace("+", "_")  # Helm's rule: a tag cannot hold '+'
     dest = registry.reference(chart.repository or chart.name, tag)
-    try:
-        existing = clients(dest).manifest_digest(dest)
-    except RegistryError as exc:
-        raise ConfigError(
-            f"cannot read {dest}: {exc}", remedy="check the registry permissions"
-        ) from None
+    existing = destination_digest(clients, dest)
     if existing is None:
         action = ChartAction.PUSH
     elif existing == packed.manifest_digest:
@@ -55,6 +50,16 @@ def plan_chart(
     else:
         action = ChartAction.CONFLICT
     return ChartPlan(chart.source, dest, action, packed, existing or "")
+
+
+def destination_digest(clients: OciClients, dest: Reference) -> str | None:
+    """What the destination tag holds (one HEAD); an unreadable destination is exit 2."""
+    try:
+        return clients(dest).manifest_digest(dest)
+    except RegistryError as exc:
+        raise ConfigError(
+            f"cannot read {dest}: {exc}", remedy="check the registry permissions"
+        ) from None
 
 
 def _source_archive(chart: ChartInputs, clients: OciClients) -> bytes:

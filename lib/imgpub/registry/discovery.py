@@ -21,7 +21,7 @@ from imgpub.fanout import Failed, NotDone, fan_out
 from imgpub.oci.client import Credentials, OciClients, RegistryError
 from imgpub.oci.media import platform_name
 from imgpub.oci.reference import Reference
-from imgpub.registry.chart_discovery import plan_chart
+from imgpub.registry.chart_discovery import destination_digest, plan_chart
 from imgpub.registry.chart_plan import ChartAction
 from imgpub.registry.model import EcrInputs, ImageJob, RegistryTarget
 from imgpub.registry.plan import (
@@ -214,12 +214,7 @@ class Discovery:
         platforms = info.platforms
         if not info.is_index and info.config_digest:
             platforms = self._platform_of(clients, job.source, info.config_digest)
-        try:
-            existing = clients(dest).manifest_digest(dest)
-        except RegistryError as exc:
-            raise ConfigError(
-                f"cannot read {dest}: {exc}", remedy="check the registry permissions"
-            ) from None
+        existing = destination_digest(clients, dest)
         return decide_image(
             job,
             dest,
