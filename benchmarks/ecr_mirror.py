@@ -33,17 +33,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from imgpub.gha import Gha  # noqa: E402
-from imgpub.sandbox.oci_seed import seed_image  # noqa: E402
-from imgpub.sandbox.services import (  # noqa: E402
+from imgpub.gha import Gha
+from imgpub.sandbox.oci_seed import seed_image
+from imgpub.sandbox.services import (
     SANDBOX_ECR_PASSWORD,
     start_ecr_registry,
     start_moto,
     start_registry,
 )
-from imgpub.stage import run_stage  # noqa: E402
-from imgpub.stages import ecr_mirror  # noqa: E402
-from tests.integration.oci_helpers import AccessLog  # noqa: E402
+from imgpub.stage import run_stage
+from imgpub.stages import ecr_mirror
+from tests.integration.oci_helpers import AccessLog
 
 
 def baseline(source: str, dest: str, images: list[str], prefix: str) -> float:
@@ -99,13 +99,15 @@ def main() -> int:
             again, code2 = imgpub_run(dest, images, f"imgpub{run}-", work / "r.json")
             sent = log.mutations()
             startup = time.monotonic()
-            subprocess.run([sys.executable, "-m", "imgpub.cli", "--help"], capture_output=True, check=True)
+            help_argv = [sys.executable, "-m", "imgpub.cli", "--help"]
+            subprocess.run(help_argv, capture_output=True, check=True)
             startup = time.monotonic() - startup
         finally:
             for svc in reversed(services):
                 svc.process.stop()
     print(f"baseline: sequential skopeo copy --all  {base:7.2f} s")
-    print(f"imgpub ecr-mirror, first run             {first:7.2f} s  (exit {code1}; {first / base:.2f} x baseline)")
+    ratio = first / base
+    print(f"imgpub ecr-mirror, first run             {first:7.2f} s  (exit {code1}; {ratio:.2f} x)")
     print(f"imgpub ecr-mirror, re-run                {again:7.2f} s  (exit {code2}; "
           f"{len(sent)} blobs/manifests sent)")  # fmt: skip
     print(f"imgpub start-up (imgpub --help)          {startup:7.2f} s")

@@ -13,7 +13,9 @@ def test_hadolint_clean() -> None:
 
 def test_runs_as_the_numeric_user_the_hook_job_requires() -> None:
     text = DOCKERFILE.read_text(encoding="utf-8")
-    hook = (REPO / "lib/imgpub/templates/helm/license-check-job.yaml.j2").read_text(encoding="utf-8")
+    hook = (REPO / "lib/imgpub/templates/helm/license-check-job.yaml.j2").read_text(
+        encoding="utf-8"
+    )
     assert "USER 65532:65532" in text and "runAsUser: 65532" in hook
     assert 'ENTRYPOINT ["/usr/local/bin/imgpub", "license-check"]' in text
     assert '"/opt/imgpub-src[aws]"' in text, "boto3 is all the check needs"

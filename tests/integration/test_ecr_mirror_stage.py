@@ -170,3 +170,30 @@ def test_a_missing_marketplace_repository_is_exit_2_before_anything(ecr: Ecr) ->
     assert code == 2, out
     assert "seller portal" in out and ecr.log.mutations() == []
     assert doc == {}, "exit 2 writes no results document"
+
+
+def test_the_ecr_stand_in_accepts_exactly_what_motos_token_says(ecr: Ecr) -> None:
+    import base64
+
+    import boto3
+
+    from imgpub.sandbox.services import SANDBOX_ECR_PASSWORD
+
+    data = boto3.client("ecr", region_name="us-east-1").get_authorization_token()[
+        "authorizationData"
+    ][0]
+    assert base64.b64decode(data["authorizationToken"]).decode() == f"AWS:{SANDBOX_ECR_PASSWORD}"
+
+
+def test_a_dry_run_plans_and_sends_nothing(ecr: Ecr) -> None:
+    name = unique("dry")
+    built = push_image(ecr.tmp, ecr.source, f"x/{name}:1.0.0")
+    code, out, doc = ecr.run(images=f"{ecr.source}/x/{name}:1.0.0", dry_run="true")
+    assert code == 0, out
+    assert ecr.log.mutations() == [] and name not in ecr.repositories()
+    assert states(doc) == {
+        f"repository:{name}": "planned",
+        f"image:{ecr.host}/{name}:1.0.0": "planned",
+    }
+    assert json.loads(section(doc)["outputs"]["images"])[0]["digest"] == built.digest
+    assert "dry run: nothing was changed" in out

@@ -318,19 +318,25 @@ def start_ecr_registry(workdir: Path, timeout: float = 20.0) -> RunningService:
     entry = bcrypt.hashpw(SANDBOX_ECR_PASSWORD.encode(), bcrypt.gensalt(rounds=5)).decode()
     htpasswd.write_text(f"AWS:{entry}\n", "utf-8")
     auth = f"auth: {{htpasswd: {{realm: imgpub-sandbox-ecr, path: {htpasswd}}}}}\n"
-    host, svc = _docker_registry("ecr-registry", workdir, timeout, extra=auth, access_log=True)
+    host, svc = _docker_registry(
+        "ecr-registry", workdir, timeout, extra=auth, access_log=True, service="ecr"
+    )
     info = {"host": host, "access_log": str(svc.log_path)}
     return RunningService("ecr", {"IMGPUB_ECR_REGISTRY": host}, svc, info)
 
 
 def _docker_registry(
-    name: str, workdir: Path, timeout: float, *, extra: str = "", access_log: bool = False
+    name: str,
+    workdir: Path,
+    timeout: float,
+    *,
+    extra: str = "",
+    access_log: bool = False,
+    service: str = "registry",
 ) -> tuple[str, ServiceProcess]:
     binary = shutil.which("docker-registry")
     if binary is None:
-        raise ServiceUnavailable(
-            "registry", "docker-registry is not installed (apt docker-registry)"
-        )
+        raise ServiceUnavailable(service, "docker-registry is not installed (apt docker-registry)")
     storage = workdir / name
     storage.mkdir(exist_ok=True)
     last_error: ConfigError | None = None
