@@ -4,8 +4,9 @@
 
 Starts the sandbox's moto (ECR API), its anonymous source registry and its ECR stand-in
 (docker-registry with basic auth for moto's token) in a temporary directory, seeds
-``--images`` two-platform images of about ``--mib`` MiB each (random layers, so nothing
-compresses or deduplicates), then runs, each into fresh repositories:
+``--images`` two-platform images of about ``--mib`` MiB each for each contender (random
+layers, so nothing compresses, deduplicates or mounts across repositories), then runs,
+each into fresh repositories:
 
 * **baseline** — ``skopeo copy --all --preserve-digests`` of each image, one after the
   other, as the per-image workflows it replaces do;
@@ -84,16 +85,20 @@ def main() -> int:
             source, dest = services[1].info["host"], services[2].info["host"]
             log = AccessLog(services[2].info["access_log"], dest)
             layer = args.mib * 1024 * 1024 // 2  # two platforms
-            images = []
+            # Each contender gets images of its own (other random layers): the registry
+            # shares blobs across repositories, so copies of the same image would let the
+            # second contender mount what the first uploaded.
+            base_images, images = [], []
             started = time.monotonic()
             for i in range(args.images):
-                name = f"bench/app{i}:1.0.{i}"
-                seed_image(source, name, size=layer)
-                images.append(f"{source}/{name}")
-            print(f"seeded {args.images} images x 2 platforms x {layer // 2**20} MiB "
+                for group, prefix in ((base_images, "base"), (images, "app")):
+                    name = f"bench/{prefix}{i}:1.0.{i}"
+                    seed_image(source, name, size=layer)
+                    group.append(f"{source}/{name}")
+            print(f"seeded 2 x {args.images} images x 2 platforms x {layer // 2**20} MiB "
                   f"in {time.monotonic() - started:.1f} s")  # fmt: skip
             run = uuid.uuid4().hex[:6]
-            base = baseline(source, dest, images, f"base{run}-")
+            base = baseline(source, dest, base_images, f"base{run}-")
             first, code1 = imgpub_run(dest, images, f"imgpub{run}-", work / "r.json")
             log.mark()
             again, code2 = imgpub_run(dest, images, f"imgpub{run}-", work / "r.json")
