@@ -220,3 +220,18 @@ def test_a_chart_is_not_pushed_while_one_of_its_images_failed(ecr: Ecr) -> None:
     chart = next(t for t in section(doc)["targets"] if t["kind"] == "helm-chart")
     assert chart["state"] == "skipped" and "never be replaced" in chart["remedy"]
     assert "/manifests/" not in str(ecr.log.mutations())
+
+
+def test_a_repository_shared_by_an_image_and_the_chart_is_made_before_the_copy(ecr: Ecr) -> None:
+    name = unique("shared")
+    push_image(ecr.tmp, ecr.source, f"x/{name}:1.0.0")
+    repo = f"{unique('charts')}/demo"
+    source = push_chart_source(
+        ecr.tmp, ecr.source, repo, make_chart("demo", "1.0.1", "a: 1\n"), "1.0.1"
+    )
+    code, out, doc = ecr.run(
+        images=f"{ecr.source}/x/{name}:1.0.0", chart=source, chart_repository=name, **HOOK
+    )
+    assert code == 0, out
+    assert out.index(f"repository {name}: created") < out.index("[1/1]"), out
+    assert states(doc)[f"chart:{ecr.host}/{name}:1.0.1"] == "created"
