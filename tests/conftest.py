@@ -21,7 +21,9 @@ from imgpub.sandbox.services import (
     RunningService,
     ServiceUnavailable,
     start_azurite,
+    start_ecr_registry,
     start_fake_arm,
+    start_fake_license_manager,
     start_moto,
     start_registry,
 )
@@ -128,6 +130,26 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _unavailable(exc)
         raise
     yield svc.info["host"]
+    svc.process.stop()
+
+
+@pytest.fixture(scope="session")
+def ecr_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    """The ECR stand-in: docker-registry with basic auth for moto's token, access-logged."""
+    try:
+        svc = start_ecr_registry(tmp_path_factory.mktemp("ecr"))
+    except ServiceUnavailable as exc:
+        _unavailable(exc)
+        raise
+    yield svc
+    svc.process.stop()
+
+
+@pytest.fixture(scope="session")
+def license_manager_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    """The fake License Manager as the sandbox runs it (a child process, seeded)."""
+    svc = start_fake_license_manager(tmp_path_factory.mktemp("license-manager"))
+    yield svc
     svc.process.stop()
 
 

@@ -160,6 +160,16 @@ def build_parser(
         "against it, printing what each did. Needs no cloud account.",
     )
     demo_p.add_argument("--keep", action="store_true", help="Keep the work folder.")
+
+    from imgpub.registry import license_check
+
+    lc_p = sub.add_parser(
+        "license-check",
+        help="Check out a Marketplace license (the Helm hook's check) [needs imgpub[aws]].",
+        description=license_check.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    license_check.add_arguments(lc_p)
     return parser
 
 
@@ -316,6 +326,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from imgpub.demo import run_demo
 
             return run_demo(gha, keep=args.keep)
+        if args.command == "license-check":
+            from imgpub.registry import license_check
+
+            return license_check.run(args, gha)
     except ImgpubError as exc:
         gha.error(exc.one_line())
         return exc.exit_code

@@ -113,6 +113,32 @@ def _azure_flags(world: DemoWorld) -> dict[str, str | None]:
     }
 
 
+@demo_stage("ecr-mirror")
+def _ecr_flags(world: DemoWorld) -> dict[str, str | None]:
+    """A two-platform image and a chart in the sandbox's registry, mirrored into its ECR."""
+    from imgpub.sandbox.oci_seed import chart_archive, seed_chart, seed_image
+
+    source = os.environ["IMGPUB_REGISTRY"]
+    seed_image(source, "camunda/zeebe:8.3.4", seed="imgpub-demo")
+    values = f"image:\n  registry: {source}\n  repository: camunda/zeebe\n  tag: 8.3.4\n"
+    chart = seed_chart(source, "charts/zeebe", chart_archive("zeebe", "1.0.0", values))
+    return {
+        "images": f"{source}/camunda/zeebe:8.3.4",
+        "registry": os.environ["IMGPUB_ECR_REGISTRY"],
+        "tls-verify": "false",
+        "chart": chart,
+        "chart-repository": "zeebe-chart",
+        "rewrite-values": "true",
+        "product-sku": "prod-imgpubdemo1",
+        "entitlements": "ReadOnlyUsers",
+        "license-check-image": f"{os.environ['IMGPUB_ECR_REGISTRY']}/imgpub-license-check:0.1.0",
+    }
+
+
+#: Stages that need sandbox services besides moto, and which.
+DEMO_NEEDS: dict[str, tuple[str, ...]] = {"ecr-mirror": ("registry", "ecr")}
+
+
 @contextmanager
 def _environ(extra: dict[str, str]) -> Iterator[None]:
     """SDKs read their endpoints from os.environ; point them at the sandbox for a while."""
@@ -174,6 +200,10 @@ def run_demo(gha: Gha, *, keep: bool = False) -> int:
                     continue
                 if name == "azure-gallery" and "azure" not in sandbox.running:
                     gha.warning("skipping azure-gallery: Azurite is not installed")
+                    continue
+                lacking = [s for s in DEMO_NEEDS.get(name, ()) if s not in sandbox.running]
+                if lacking:
+                    gha.warning(f"skipping {name}: sandbox services {lacking} are not running")
                     continue
                 flags = {"results": str(world.results), **flags_for(world)}
                 with gha.group(f"imgpub {name}"):

@@ -156,3 +156,31 @@ def test_azure_gallery_action_from_its_own_install(tmp_path: Path):
     versions = json.loads(result.outputs["image-versions"])
     assert versions and {v["state"] for v in versions} == {"planned"}
     _check_stage_venv(venv, "azure-gallery")
+
+
+@pytest.mark.registry
+def test_ecr_mirror_action_from_its_own_install(
+    tmp_path: Path, registry, ecr_registry, aws_endpoint: str
+):
+    import os
+
+    from tests.integration.oci_helpers import push_image, unique
+
+    name = unique("clean")
+    push_image(tmp_path, registry, f"x/{name}:1.0.0")
+    env = {
+        k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    }
+    env |= {"AWS_REGION": "us-east-1", "PATH": os.environ["PATH"]}
+    inputs = {
+        "images": f"{registry}/x/{name}:1.0.0",
+        "registry": ecr_registry.info["host"],
+        "tls-verify": "false",
+        "dry-run": "true",
+    }
+    result, venv = _run_from_real_install(tmp_path, "ecr-mirror", inputs, env)
+    assert result.exit_code == 0, result.stdout
+    [image] = json.loads(result.outputs["images"])
+    assert image["state"] == "planned" and image["digest"].startswith("sha256:")
+    _check_stage_venv(venv, "ecr-mirror")
+    assert imgpub(venv, "license-check", "--help").returncode == 0

@@ -31,6 +31,8 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ecr import ECRClient
+    from mypy_boto3_license_manager import LicenseManagerClient
     from mypy_boto3_ssm import SSMClient
 
 DEFAULT_MAX_ATTEMPTS = 10
@@ -125,6 +127,14 @@ class ClientFactory:
     def s3(self, region: str) -> Any:
         """An S3 client (azure-gallery reads s3:// images with it)."""
         return self._client("s3", region)
+
+    def ecr(self, region: str) -> ECRClient:
+        client: ECRClient = self._client("ecr", region)
+        return client
+
+    def license_manager(self, region: str) -> LicenseManagerClient:
+        client: LicenseManagerClient = self._client("license-manager", region)
+        return client
 
 
 class CallCounter:

@@ -18,7 +18,9 @@ from imgpub.sandbox.services import (
     RunningService,
     ServiceUnavailable,
     start_azurite,
+    start_ecr_registry,
     start_fake_arm,
+    start_fake_license_manager,
     start_moto,
     start_registry,
 )
@@ -29,6 +31,8 @@ LAUNCHERS: dict[str, Callable[[Path], RunningService]] = {
     "arm": start_fake_arm,
     "azure": start_azurite,
     "registry": start_registry,
+    "ecr": start_ecr_registry,
+    "license-manager": start_fake_license_manager,
 }
 ALL_SERVICES = tuple(LAUNCHERS)
 

@@ -293,32 +293,70 @@ def start_azurite(
 
 def start_registry(workdir: Path, timeout: float = 20.0) -> RunningService:
     """Debian's docker-registry (distribution 2.8), plain HTTP on loopback."""
+    host, svc = _docker_registry("registry", workdir, timeout)
+    return RunningService("registry", {"IMGPUB_REGISTRY": host}, svc, {"host": host})
+
+
+#: What moto's GetAuthorizationToken issues for the sandbox account (``AWS:<this>``);
+#: the ECR stand-in accepts exactly this password (a test checks the two agree).
+SANDBOX_ECR_PASSWORD = "123456789012-auth-token"  # noqa: S105 - moto's public fake
+
+
+def start_ecr_registry(workdir: Path, timeout: float = 20.0) -> RunningService:
+    """ECR's data plane: docker-registry with basic auth for moto's ECR token (user AWS).
+
+    moto has ECR's API but no registry; this one accepts the token's user and password,
+    and logs every request (``info["access_log"]``) so tests can count what was pushed.
+    """
+    try:
+        import bcrypt  # registry 2.8 accepts only bcrypt htpasswd entries
+    except ImportError:
+        raise ServiceUnavailable(
+            "ecr", "bcrypt is not installed (pip install 'imgpub[sandbox]')"
+        ) from None
+    htpasswd = workdir / "ecr-htpasswd"
+    entry = bcrypt.hashpw(SANDBOX_ECR_PASSWORD.encode(), bcrypt.gensalt(rounds=5)).decode()
+    htpasswd.write_text(f"AWS:{entry}\n", "utf-8")
+    auth = f"auth: {{htpasswd: {{realm: imgpub-sandbox-ecr, path: {htpasswd}}}}}\n"
+    host, svc = _docker_registry(
+        "ecr-registry", workdir, timeout, extra=auth, access_log=True, service="ecr"
+    )
+    info = {"host": host, "access_log": str(svc.log_path)}
+    return RunningService("ecr", {"IMGPUB_ECR_REGISTRY": host}, svc, info)
+
+
+def _docker_registry(
+    name: str,
+    workdir: Path,
+    timeout: float,
+    *,
+    extra: str = "",
+    access_log: bool = False,
+    service: str = "registry",
+) -> tuple[str, ServiceProcess]:
     binary = shutil.which("docker-registry")
     if binary is None:
-        raise ServiceUnavailable(
-            "registry", "docker-registry is not installed (apt docker-registry)"
-        )
-    storage = workdir / "registry"
+        raise ServiceUnavailable(service, "docker-registry is not installed (apt docker-registry)")
+    storage = workdir / name
     storage.mkdir(exist_ok=True)
     last_error: ConfigError | None = None
     for _ in range(3):
         port = free_port()
-        config = workdir / "registry.yml"
+        config = workdir / f"{name}.yml"
         config.write_text(
             "version: 0.1\n"
-            "log: {level: warn, accesslog: {disabled: true}}\n"
+            f"log: {{level: warn, accesslog: {{disabled: {str(not access_log).lower()}}}}}\n"
             f"storage: {{filesystem: {{rootdirectory: {storage}}}, delete: {{enabled: true}}}}\n"
-            f"http: {{addr: '{LOOPBACK}:{port}', secret: imgpub-sandbox}}\n"
+            f"http: {{addr: '{LOOPBACK}:{port}', secret: imgpub-sandbox}}\n" + extra
         )
-        svc = spawn("registry", [binary, "serve", str(config)], workdir)
+        svc = spawn(name, [binary, "serve", str(config)], workdir)
         try:
             wait_until(http_ok(f"http://{LOOPBACK}:{port}/v2/"), svc, timeout, "HTTP /v2/")
         except ConfigError as exc:
             last_error = exc
             svc.stop()
             continue
-        host = f"{LOOPBACK}:{port}"
-        return RunningService("registry", {"IMGPUB_REGISTRY": host}, svc, {"host": host})
+        return f"{LOOPBACK}:{port}", svc
     assert last_error is not None
     raise last_error
 
@@ -381,6 +419,30 @@ FAKE_ARM = FakeService(
 def start_fake_arm(workdir: Path, timeout: float = 20.0) -> RunningService:
     """The fake Azure Resource Manager (Compute Gallery)."""
     return start_fake(FAKE_ARM, workdir, timeout)
+
+
+#: The fake AWS License Manager (no emulator exists): licenses of a demo product in each
+#: state a buyer's license can be in, for `imgpub license-check` rehearsals.
+FAKE_LICENSE_MANAGER = FakeService(
+    name="license-manager",
+    factory="imgpub.sandbox.fake_license_manager:FakeLicenseManager",
+    env=lambda url: {"AWS_ENDPOINT_URL_LICENSE_MANAGER": url},
+    seed={
+        "add_license": [
+            {"product_sku": "prod-imgpubdemo1", "entitlements": [{"Name": "ReadOnlyUsers"}]},
+            {
+                "product_sku": "prod-imgpubexpired",
+                "entitlements": [{"Name": "ReadOnlyUsers"}],
+                "valid_days": -1,
+            },
+        ]
+    },
+)
+
+
+def start_fake_license_manager(workdir: Path, timeout: float = 20.0) -> RunningService:
+    """The fake AWS License Manager (CheckoutLicense, ListReceivedLicenses)."""
+    return start_fake(FAKE_LICENSE_MANAGER, workdir, timeout)
 
 
 def _tcp_open(port: int) -> Callable[[], bool]:

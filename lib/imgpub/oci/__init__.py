@@ -1,0 +1,1 @@
+"""Adapters for OCI registries: references, media types, oras-py, skopeo, chart repositories."""
