@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from imgpub.aws.errors import error_code
 from imgpub.oci.client import Credentials
 
 if TYPE_CHECKING:
@@ -36,10 +37,6 @@ class RepositoryInfo:
     uri: str
     immutable: bool
     scan_on_push: bool
-
-
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 class Ecr:

@@ -12,9 +12,10 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import ClientError
 
-from imgpub.aws.ecr import Ecr, EcrToken, error_code
+from imgpub.aws.ecr import Ecr, EcrToken
+from imgpub.aws.errors import error_code, sdk_setup_errors
 from imgpub.cancel import NEVER, Cancellation
 from imgpub.errors import CloudError, ConfigError, InputError
 from imgpub.fanout import Failed, NotDone, fan_out
@@ -88,21 +89,12 @@ class Discovery:
 
     def _token(self) -> EcrToken:
         try:
-            return self.ecr.token()
-        except NoCredentialsError:
-            raise ConfigError(
-                "no AWS credentials found",
-                remedy="use aws-actions/configure-aws-credentials with role-to-assume (OIDC), "
-                "or set AWS_PROFILE / AWS_ACCESS_KEY_ID locally",
-            ) from None
+            with sdk_setup_errors("region"):
+                return self.ecr.token()
         except ClientError as exc:
             raise ConfigError(
                 f"ECR GetAuthorizationToken failed: {error_code(exc)}: {exc}",
                 remedy="grant the role ecr:GetAuthorizationToken",
-            ) from None
-        except BotoCoreError as exc:
-            raise CloudError(
-                str(exc), remedy="check the network and the AWS configuration"
             ) from None
 
     def _check_registry(self, clients: OciClients, registry: RegistryTarget) -> None:
