@@ -31,6 +31,7 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_marketplace_catalog import MarketplaceCatalogClient
     from mypy_boto3_ssm import SSMClient
 
 DEFAULT_MAX_ATTEMPTS = 10
@@ -113,6 +114,11 @@ class ClientFactory:
 
     def ssm(self, region: str) -> SSMClient:
         client: SSMClient = self._client("ssm", region)
+        return client
+
+    def marketplace_catalog(self, region: str = "us-east-1") -> MarketplaceCatalogClient:
+        """The Catalog API is served from us-east-1 only."""
+        client: MarketplaceCatalogClient = self._client("marketplace-catalog", region)
         return client
 
 
