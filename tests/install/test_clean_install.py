@@ -19,6 +19,7 @@ import yaml
 from harness import run_action
 
 from imgpub.stages import STAGES, present_stages
+from tests.integration.marketplace_helpers import release
 from tests.integration.mirror_helpers import release_sources
 from tests.integration.test_azure_gallery_stage import IMAGE, make_raw
 
@@ -164,3 +165,21 @@ def test_azure_gallery_action_from_its_own_install(tmp_path: Path):
     versions = json.loads(result.outputs["image-versions"])
     assert versions and {v["state"] for v in versions} == {"planned"}
     _check_stage_venv(venv, "azure-gallery")
+
+
+def test_marketplace_changeset_action_from_its_own_install(tmp_path: Path, catalog):
+    import os
+
+    x86, _, role = release(catalog)
+    keys = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_MARKETPLACE_CATALOG", "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY")  # fmt: skip
+    env = {k: os.environ[k] for k in keys} | {"AWS_REGION": "us-east-1"}
+    inputs = {"ami-id": x86, "access-role-arn": role, "dry-run": "true"}
+    result, venv = _run_from_real_install(tmp_path, "marketplace-changeset", inputs, env)
+    assert result.exit_code == 0, result.stdout
+    assert result.outputs["status"] == "success"
+    # the built-in products table and change-set template travel as package data
+    [planned] = json.loads(result.outputs["change-sets"])
+    assert (planned["product_id"], planned["state"]) == ("prod-t4oyq2p42jn2u", "planned")
+    assert '"AmiId": "' + x86 + '"' in result.stdout
+    _check_stage_venv(venv, "marketplace-changeset")

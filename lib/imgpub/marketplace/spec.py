@@ -19,9 +19,9 @@ MARKETPLACE_INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec(
         "products",
-        "YAML file of product rules (AMI name pattern, version, major and architecture to "
-        "product ID, plus a dev/test product and the access role). Default: the built-in "
-        "AlmaLinux table (imgpub/data/marketplace-products.yml, which doubles as an example).",
+        "YAML file of product rules: AMI name pattern, version, major and architecture to a "
+        "product ID, plus a dev/test product and the access role. Default: imgpub's AlmaLinux "
+        "table, data/marketplace-products.yml in the package, which doubles as an example.",
         kind="path",
     ),
     InputSpec(
@@ -33,8 +33,8 @@ MARKETPLACE_INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec(
         "access-role-arn",
-        "IAM role that AWS Marketplace assumes to copy the AMI (it must trust "
-        "assets.marketplace.amazonaws.com). Default: access-role-arn in the products file.",
+        "IAM role (trusting assets.marketplace.amazonaws.com) that AWS Marketplace assumes "
+        "to copy the AMI. Default: access-role-arn in the products file.",
     ),
     InputSpec(
         "version-title",
@@ -81,8 +81,8 @@ MARKETPLACE_INPUTS: tuple[InputSpec, ...] = (
     ),
     InputSpec(
         "template",
-        "Jinja2 template of the change set (a JSON list of changes). Default: the built-in "
-        "imgpub/templates/marketplace/add-ami-version.json.j2; see templates/README.md.",
+        "Jinja2 template of the change set (a JSON list of changes). Default: imgpub's own, "
+        "templates/marketplace/add-ami-version.json.j2 in the package; see templates/README.md.",
         kind="path",
     ),
     InputSpec(
@@ -120,7 +120,8 @@ MARKETPLACE_OUTPUTS: tuple[OutputSpec, ...] = (
         "change-sets",
         "JSON list, one entry per change set: {ami, product_id, change (AddDeliveryOptions "
         "or RestrictDeliveryOptions), version_title, change_set_id, change_set_arn, status "
-        "(the API's), state (succeeded, failed, cancelled, pending, started, existed, "
-        "planned)}. Read it with fromJSON().",
+        "(the API's), state (succeeded, existed or started; pending or interrupted while it "
+        "runs on; failed, cancelled, refused or not-started; planned in a dry run)}. Read it "
+        "with fromJSON().",
     ),
 )
