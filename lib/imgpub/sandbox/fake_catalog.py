@@ -24,20 +24,27 @@ as found. Time moves only when a request or verb looks at it, so no thread is ne
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from botocore.model import OperationModel
 
 from imgpub.sandbox.aws_json import AwsError, AwsJsonFake, action
 from imgpub.sandbox.catalog_assets import AwsAssets, OpenAssets
+from imgpub.sandbox.catalog_changesets import (
+    ACCOUNT,
+    CATALOG,
+    ChangeSet,
+    change_details,
+    entity_id,
+    iso,
+    matches,
+    page,
+)
 from imgpub.sandbox.catalog_checks import (
     ROLE_ARN,
     Assets,
@@ -47,81 +54,8 @@ from imgpub.sandbox.catalog_checks import (
 from imgpub.sandbox.catalog_entities import AMI_PRODUCT, AmiProduct, version_document
 from imgpub.sandbox.fake_server import verb
 
-CATALOG = "AWSMarketplace"
 OPEN = ("PREPARING", "APPLYING")
-ACCOUNT = "123456789012"
 _NAME_CHARS = r"^[\w\s+=.:@-]+$"
-
-
-def iso(t: float) -> str:
-    """The Catalog API's timestamps: ``YYYY-MM-DDTHH:MM:SSZ`` strings."""
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass
-class ChangeSet:
-    """One change set and when it moves on (fake clock seconds)."""
-
-    id: str
-    name: str
-    intent: str
-    token: str
-    changes: list[dict[str, Any]]
-    started: float
-    prepared_at: float
-    applied_at: float
-    status: str = "PREPARING"
-    ended: float | None = None
-    failure_code: str = ""
-    failure_description: str = ""
-    errors: dict[int, list[dict[str, str]]] = field(default_factory=dict)
-
-    @property
-    def arn(self) -> str:
-        return f"arn:aws:aws-marketplace:us-east-1:{ACCOUNT}:{CATALOG}/ChangeSet/{self.id}"
-
-    @property
-    def entity_ids(self) -> list[str]:
-        return sorted({entity_id(c) for c in self.changes})
-
-    def summary(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "ChangeSetId": self.id,
-            "ChangeSetArn": self.arn,
-            "ChangeSetName": self.name,
-            "StartTime": iso(self.started),
-            "Status": self.status,
-            "EntityIdList": self.entity_ids,
-        }
-        if self.ended is not None:
-            out["EndTime"] = iso(self.ended)
-        if self.failure_code:
-            out["FailureCode"] = self.failure_code
-        return out
-
-    def describe(self) -> dict[str, Any]:
-        out = self.summary()
-        del out["EntityIdList"]
-        out["Intent"] = self.intent
-        if self.failure_description:
-            out["FailureDescription"] = self.failure_description
-        out["ChangeSet"] = [
-            {**change, "ErrorDetailList": self.errors.get(i, [])}
-            for i, change in enumerate(self.changes)
-        ]
-        return out
-
-
-def entity_id(change: Mapping[str, Any]) -> str:
-    """The entity a change targets, without its ``@revision``."""
-    return str(change["Entity"].get("Identifier", "")).split("@", 1)[0]
-
-
-def change_details(change: Mapping[str, Any]) -> dict[str, Any]:
-    if "DetailsDocument" in change:
-        return dict(change["DetailsDocument"])
-    loaded = json.loads(change["Details"])
-    return dict(loaded)
 
 
 class FakeCatalog(AwsJsonFake):
@@ -255,7 +189,7 @@ class FakeCatalog(AwsJsonFake):
         now = self.now()
         change_set = ChangeSet(
             id=_new_id(),
-            name=name or "-",
+            name=name,
             intent=intent,
             token=token,
             changes=changes,
@@ -277,7 +211,7 @@ class FakeCatalog(AwsJsonFake):
     def list_change_sets(self, params: dict[str, Any]) -> dict[str, Any]:
         self._tick()
         self._check_catalog(params)
-        found = [c for c in self.change_sets.values() if _matches(c, params.get("FilterList", []))]
+        found = [c for c in self.change_sets.values() if matches(c, params.get("FilterList", []))]
         sort = params.get("Sort", {})
         key = {"ChangeSetName": "name", "Status": "status", "EndTime": "ended"}.get(
             sort.get("SortBy", "StartTime"), "started"
@@ -285,7 +219,7 @@ class FakeCatalog(AwsJsonFake):
         found.sort(key=lambda c: (getattr(c, key) or 0, c.id))
         if sort.get("SortOrder") == "DESCENDING":
             found.reverse()
-        items, token = _page(found, params, limit=20)
+        items, token = page(found, params, limit=20)
         out: dict[str, Any] = {"ChangeSetSummaryList": [c.summary() for c in items]}
         if token:
             out["NextToken"] = token
@@ -324,7 +258,7 @@ class FakeCatalog(AwsJsonFake):
         self._check_catalog(params)
         wanted = params["EntityType"]
         found = [p for p in self.products.values() if wanted in (AMI_PRODUCT, "AmiProduct")]
-        items, token = _page(sorted(found, key=lambda p: p.product_id), params, limit=50)
+        items, token = page(sorted(found, key=lambda p: p.product_id), params, limit=50)
         out: dict[str, Any] = {"EntitySummaryList": [p.summary(ACCOUNT) for p in items]}
         if token:
             out["NextToken"] = token
@@ -456,40 +390,6 @@ def _check_text(name: str, value: Any, pattern: str, limit: int, optional: bool 
             f"{name} must be 1 to {limit} characters matching {pattern}.",
             422,
         )
-
-
-def _matches(change_set: ChangeSet, filters: Sequence[Mapping[str, Any]]) -> bool:
-    for f in filters:
-        values = list(f.get("ValueList", []))
-        name = f.get("Name")
-        if name == "EntityId":
-            ok = any(v.split("@", 1)[0] in change_set.entity_ids for v in values)
-        elif name == "Status":
-            ok = change_set.status in values
-        elif name == "ChangeSetName":
-            ok = change_set.name in values
-        elif name in ("AfterStartTime", "BeforeStartTime"):
-            bound = datetime.strptime(values[0], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-            start = datetime.fromtimestamp(change_set.started, UTC)
-            ok = start >= bound if name == "AfterStartTime" else start <= bound
-        else:
-            raise AwsError("ValidationException", f"Unknown filter {name}.", 422)
-        if not ok:
-            return False
-    return True
-
-
-def _page(items: list[Any], params: Mapping[str, Any], *, limit: int) -> tuple[list[Any], str]:
-    size = int(params.get("MaxResults") or limit)
-    start = 0
-    if params.get("NextToken"):
-        try:
-            start = int(base64.b64decode(params["NextToken"]).decode())
-        except ValueError:
-            raise AwsError("ValidationException", "NextToken is not valid.", 422) from None
-    chunk = items[start : start + size]
-    more = start + size < len(items)
-    return chunk, base64.b64encode(str(start + size).encode()).decode() if more else ""
 
 
 __all__ = ["CATALOG", "ROLE_ARN", "ChangeSet", "FakeCatalog"]
