@@ -199,8 +199,14 @@ class ProductRun:
                 if catalog_error(exc)[0] != "ResourceInUseException":
                     raise
                 self.ctx.log(f"{item.product_id}: locked by another request; waiting")
-                if self.ctx.cancel.sleep(self.ctx.schedule.first):
-                    return Outcome(Verdict.NOT_STARTED, message="cancelled", remedy=RERUN)
+                left = self.ctx.deadline - self.ctx.monotonic()
+                if left <= 0 or self.ctx.cancel.sleep(min(self.ctx.schedule.first, left)):
+                    why = "cancelled" if self.ctx.cancel.is_set else "the deadline passed"
+                    return Outcome(
+                        Verdict.NOT_STARTED,
+                        message=f"{why} while {item.product_id} was locked by another request",
+                        remedy=remedy_for_api_error("ResourceInUseException"),
+                    )
                 continue
             self.ctx.log(
                 f"{item.product_id}: started change set {ref.change_set_id} for "

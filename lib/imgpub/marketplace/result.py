@@ -169,6 +169,25 @@ class MarketplaceResult:
         ]
         return {"change_sets": self.change_sets(), "pending": pending}
 
+    def problems(self) -> list[tuple[str, str]]:
+        """(``error`` or ``warning``, line) for outcomes without an ErrorDetailList entry:
+        a refused request, a failure AWS gave no detail for, a change set still running."""
+        out: list[tuple[str, str]] = []
+        for v in self.versions:
+            o = v.outcome
+            where = f"{v.item.ami.image_id} → {v.item.product_id}"
+            if o.errors or not o.message:
+                continue
+            if o.verdict in (Verdict.REFUSED, Verdict.FAILED, Verdict.CANCELLED):
+                out.append(("error", f"{where}: {o.message} — {o.remedy}"))
+            elif o.verdict in (Verdict.PENDING, Verdict.INTERRUPTED, Verdict.NOT_STARTED):
+                out.append(("warning", f"{where}: {o.message} — {o.remedy}"))
+        for r in self.restrictions:
+            o = r.outcome
+            if not o.errors and o.verdict in (Verdict.REFUSED, Verdict.FAILED):
+                out.append(("error", f"restrict {r.product.product_id}: {o.message} — {o.remedy}"))
+        return out
+
     def errors(self) -> list[tuple[VersionItem | None, str, ChangeError]]:
         """(item, product, error) for every ErrorDetailList entry: one annotation each."""
         out: list[tuple[VersionItem | None, str, ChangeError]] = []

@@ -108,8 +108,9 @@ MARKETPLACE_INPUTS: tuple[InputSpec, ...] = (
     InputSpec(
         "dry-run",
         "Print, for every AMI, the product, the rendered change set and the versions it "
-        "would restrict, and change nothing. With credentials the Catalog API also "
-        "validates each change set (Intent VALIDATE, which changes nothing).",
+        "would restrict, and change nothing. It reads the AMIs and products as a run does, "
+        "and asks the Catalog API to validate each change set (Intent VALIDATE, which "
+        "changes nothing; without StartChangeSet permission the plan says it was not asked).",
         default="false",
         kind="bool",
     ),

@@ -92,6 +92,8 @@ def apply(plan: MarketplacePlan, ctx: StageContext) -> MarketplaceResult:
             f"{where}: {error.code}: {error.message} — {remedy_for_change_error(error.code)}",
             title=TITLE,
         )
+    for level, line in result.problems():
+        (ctx.gha.error if level == "error" else ctx.gha.warning)(line, title=TITLE)
     return result
 
 

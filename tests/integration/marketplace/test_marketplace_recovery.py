@@ -75,6 +75,27 @@ def test_a_change_set_already_open_on_the_product_is_waited_for(tmp_path, catalo
     assert started(catalog) == 2  # the foreign one and imgpub's; no retry into the lock
 
 
+def test_a_product_still_locked_at_the_deadline_is_not_touched(tmp_path, catalog):
+    x86, _, role = release(catalog)
+    other = boto3.client("ec2", region_name="us-east-1").register_image(
+        Name="AlmaLinux OS 9.5.20241120 x86_64", RootDeviceName="/dev/sda1"
+    )["ImageId"]
+    catalog.call("set_timing", preparing_seconds=600, applying_seconds=600)
+    mc = boto3.client("marketplace-catalog", region_name="us-east-1")
+    foreign = mc.start_change_set(
+        Catalog="AWSMarketplace",
+        ChangeSet=[add_version(other, role, "9.5.20241120 x86_64", "t3.small")],
+    )["ChangeSetId"]
+    proc = imgpub(tmp_path, "--ami-id", x86, "--access-role-arn", role, "--timeout", "2s")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    [version] = by_kind(section(tmp_path), "marketplace-version")
+    assert version["state"] == "cancelled" and foreign in version["error"]
+    assert by_kind(section(tmp_path), "marketplace-change-set") == []
+    warnings = [ln for ln in proc.stderr.splitlines() if ln.startswith("warning")]
+    assert len(warnings) == 1 and foreign in warnings[0]
+    assert started(catalog) == 1  # only the foreign one
+
+
 def test_a_run_killed_after_start_change_set_is_adopted_by_the_rerun(tmp_path, catalog):
     x86, arm, role = release(catalog)
     catalog.call("set_timing", preparing_seconds=30, applying_seconds=30)
