@@ -19,9 +19,9 @@ import yaml
 from harness import run_action
 
 from imgpub.stages import STAGES, present_stages
+from tests.integration.gallery_helpers import IMAGE, make_raw
 from tests.integration.marketplace_helpers import release
 from tests.integration.mirror_helpers import release_sources
-from tests.integration.test_azure_gallery_stage import IMAGE, make_raw
 
 pytestmark = [pytest.mark.slow]
 

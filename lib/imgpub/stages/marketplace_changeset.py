@@ -14,8 +14,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import ClientError
 
+from imgpub.aws.errors import sdk_setup_errors
 from imgpub.aws.marketplace_catalog import REGION, MarketplaceCatalog, catalog_error
 from imgpub.aws.session import ClientFactory
 from imgpub.errors import CloudError, ConfigError
@@ -121,23 +122,19 @@ def _locked_log(gha: Gha) -> Callable[[str], None]:
 
 @contextmanager
 def _aws_errors() -> Iterator[None]:
-    """Credentials and endpoint problems as one line each (before apply: exit 2)."""
-    try:
-        yield
-    except NoCredentialsError:
-        raise ConfigError(
-            "no AWS credentials found",
-            remedy="use aws-actions/configure-aws-credentials with role-to-assume (OIDC), "
-            "or set AWS_PROFILE / AWS_ACCESS_KEY_ID locally",
-        ) from None
-    except ClientError as exc:
-        code, message = catalog_error(exc)
-        if code in ("UnauthorizedOperation", "AuthFailure", "AccessDeniedException"):
-            raise ConfigError(
-                f"not allowed: {code}: {message}",
-                remedy="grant the role ec2:DescribeImages and the aws-marketplace permissions "
-                "in the README's Security section",
-            ) from None
-        raise CloudError(f"{code}: {message}", remedy="re-run the same command") from None
-    except BotoCoreError as exc:
-        raise CloudError(str(exc), remedy="check the network and AWS configuration") from None
+    """Credentials, endpoint and permission problems as one line each (before apply: exit 2).
+
+    Every client is built for us-east-1, so botocore's missing-region error cannot occur.
+    """
+    with sdk_setup_errors("ami-id"):
+        try:
+            yield
+        except ClientError as exc:
+            code, message = catalog_error(exc)
+            if code in ("UnauthorizedOperation", "AuthFailure", "AccessDeniedException"):
+                raise ConfigError(
+                    f"not allowed: {code}: {message}",
+                    remedy="grant the role ec2:DescribeImages and the aws-marketplace "
+                    "permissions in the README's Security section",
+                ) from None
+            raise CloudError(f"{code}: {message}", remedy="re-run the same command") from None
