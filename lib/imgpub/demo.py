@@ -81,17 +81,10 @@ def create_marketplace_role(env: dict[str, str]) -> str:
 
     import boto3
 
+    from imgpub.sandbox.catalog_assets import ingestion_trust_policy
+
     iam = boto3.client("iam", region_name="us-east-1", endpoint_url=env["AWS_ENDPOINT_URL"])
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "assets.marketplace.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
+    trust = ingestion_trust_policy()
     try:
         return str(iam.get_role(RoleName=DEMO_MARKETPLACE_ROLE)["Role"]["Arn"])
     except iam.exceptions.NoSuchEntityException:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import boto3
 
+from imgpub.sandbox.catalog_assets import ingestion_trust_policy
 from imgpub.sandbox.catalog_entities import sandbox_seed
 from imgpub.sandbox.fake_client import FakeClient
 from tests.integration.mirror_helpers import release_sources
@@ -18,23 +19,11 @@ DEV_PRODUCT = "prod-t4oyq2p42jn2u"
 PRODUCT_9_X86 = "3c74c2ba-21a2-4dc1-a65d-fd0ee7d79900"
 PRODUCT_9_ARM = "2d219cc1-aa44-4a1e-b6fe-258d4ebd3cdb"
 MUTATING = ("StartChangeSet", "CancelChangeSet", "TagResource", "UntagResource")
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "assets.marketplace.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
 
 
 def access_role(name: str = "mp-ingestion", trusted: bool = True) -> str:
     """An IAM role in the local AWS that AWS Marketplace may (or may not) assume."""
-    policy = TRUST if trusted else {**TRUST, "Statement": [
-        {**TRUST["Statement"][0], "Principal": {"Service": "ec2.amazonaws.com"}}
-    ]}  # fmt: skip
+    policy = ingestion_trust_policy() if trusted else ingestion_trust_policy("ec2.amazonaws.com")
     iam = boto3.client("iam", region_name="us-east-1")
     return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(policy))["Role"][
         "Arn"

@@ -21,6 +21,16 @@ from imgpub.sandbox.catalog_checks import ROLE_ARN, Image, Role
 MARKETPLACE_PRINCIPAL = "assets.marketplace.amazonaws.com"
 
 
+def ingestion_trust_policy(principal: str = MARKETPLACE_PRINCIPAL) -> dict[str, Any]:
+    """The trust policy of an AMI ingestion role (the sandbox creates one for the demo)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": principal}, "Action": "sts:AssumeRole"}
+        ],
+    }
+
+
 class AwsAssets:
     """AMIs and roles as the local AWS at ``endpoint`` has them."""
 
@@ -88,4 +98,4 @@ class OpenAssets:
         return Role(arn=arn, trusts_marketplace=True)
 
 
-__all__ = ["MARKETPLACE_PRINCIPAL", "AwsAssets", "OpenAssets"]
+__all__ = ["MARKETPLACE_PRINCIPAL", "AwsAssets", "OpenAssets", "ingestion_trust_policy"]

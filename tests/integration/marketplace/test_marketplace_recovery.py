@@ -52,19 +52,25 @@ def change_sets_for(catalog, ami: str) -> list[dict]:
     return found
 
 
-def test_a_change_set_already_open_on_the_product_is_waited_for(tmp_path, catalog):
-    x86, _, role = release(catalog)
+def open_by_hand(catalog, role: str, preparing: float, applying: float) -> str:
+    """A change set someone else started on the dev product (another AMI), lasting this long."""
     other = boto3.client("ec2", region_name="us-east-1").register_image(
         Name="AlmaLinux OS 9.5.20241120 x86_64", RootDeviceName="/dev/sda1"
     )["ImageId"]
-    catalog.call("set_timing", preparing_seconds=1.0, applying_seconds=1.5)
-    mc = boto3.client("marketplace-catalog", region_name="us-east-1")
-    foreign = mc.start_change_set(
+    catalog.call("set_timing", preparing_seconds=preparing, applying_seconds=applying)
+    foreign = boto3.client("marketplace-catalog", region_name="us-east-1").start_change_set(
         Catalog="AWSMarketplace",
         ChangeSet=[add_version(other, role, "9.5.20241120 x86_64", "t3.small")],
         ChangeSetName="Release by hand",
     )["ChangeSetId"]
     catalog.call("set_timing", preparing_seconds=0.5, applying_seconds=0.5)
+    return str(foreign)
+
+
+def test_a_change_set_already_open_on_the_product_is_waited_for(tmp_path, catalog):
+    x86, _, role = release(catalog)
+    foreign = open_by_hand(catalog, role, preparing=1.0, applying=1.5)
+    mc = boto3.client("marketplace-catalog", region_name="us-east-1")
     proc = imgpub(tmp_path, "--ami-id", x86, "--access-role-arn", role)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"waiting for change set {foreign}" in proc.stdout
@@ -77,15 +83,7 @@ def test_a_change_set_already_open_on_the_product_is_waited_for(tmp_path, catalo
 
 def test_a_product_still_locked_at_the_deadline_is_not_touched(tmp_path, catalog):
     x86, _, role = release(catalog)
-    other = boto3.client("ec2", region_name="us-east-1").register_image(
-        Name="AlmaLinux OS 9.5.20241120 x86_64", RootDeviceName="/dev/sda1"
-    )["ImageId"]
-    catalog.call("set_timing", preparing_seconds=600, applying_seconds=600)
-    mc = boto3.client("marketplace-catalog", region_name="us-east-1")
-    foreign = mc.start_change_set(
-        Catalog="AWSMarketplace",
-        ChangeSet=[add_version(other, role, "9.5.20241120 x86_64", "t3.small")],
-    )["ChangeSetId"]
+    foreign = open_by_hand(catalog, role, preparing=600, applying=600)
     proc = imgpub(tmp_path, "--ami-id", x86, "--access-role-arn", role, "--timeout", "2s")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     [version] = by_kind(section(tmp_path), "marketplace-version")
