@@ -23,6 +23,7 @@ from imgpub.sandbox.services import (
     start_azurite,
     start_ecr_registry,
     start_fake_arm,
+    start_fake_catalog,
     start_fake_license_manager,
     start_moto,
     start_registry,
@@ -117,6 +118,34 @@ def fake_arm_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runni
     svc = start_fake_arm(tmp_path_factory.mktemp("arm"))
     yield svc
     svc.process.stop()
+
+
+# -- AWS Marketplace Catalog (imgpub's fake, checking AMIs and roles in the local AWS) -------
+
+
+@pytest.fixture(scope="session")
+def catalog_service(
+    moto_service: RunningService, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningService]:
+    svc = start_fake_catalog(
+        tmp_path_factory.mktemp("catalog"), aws_endpoint=moto_service.info["endpoint"]
+    )
+    yield svc
+    svc.process.stop()
+
+
+@pytest.fixture
+def catalog(catalog_service: RunningService, aws_endpoint: str, monkeypatch: pytest.MonkeyPatch):
+    """The fake Marketplace Catalog emptied (no products) and fast (0.5 s per phase), with
+    AWS_ENDPOINT_URL_MARKETPLACE_CATALOG pointing at it; a FakeClient of its control API."""
+    from imgpub.sandbox.fake_client import FakeClient
+
+    client = FakeClient(catalog_service.info["endpoint"])
+    client.reset()
+    client.call("set_timing", preparing_seconds=0.5, applying_seconds=0.5)
+    for key, value in catalog_service.env.items():
+        monkeypatch.setenv(key, value)
+    return client
 
 
 # -- OCI registry ----------------------------------------------------------------------------

@@ -26,6 +26,8 @@ from imgpub.stages import MissingExtra, load_stage, present_stages
 
 DEMO_IMAGE_NAME = "AlmaLinux-9-Azure-9.6-20250522.0.x86_64.raw"
 DEMO_AMI_NAME = "AlmaLinux OS 9.6.20250522 x86_64"
+DEMO_ARM_AMI_NAME = "AlmaLinux OS 9.6.20250522 aarch64"
+DEMO_MARKETPLACE_ROLE = "imgpub-demo-marketplace-ingestion"
 DEMO_IMAGE_MIB = 64
 
 
@@ -38,6 +40,8 @@ class DemoWorld:
     ami_id: str
     region: str
     results: Path
+    arm_ami_id: str = ""  # the aarch64 build of the same release
+    marketplace_role: str = ""  # the role AWS Marketplace assumes to copy the AMIs
 
 
 def make_demo_disk(path: Path, size_mib: int = DEMO_IMAGE_MIB) -> int:
@@ -52,7 +56,9 @@ def make_demo_disk(path: Path, size_mib: int = DEMO_IMAGE_MIB) -> int:
     return size
 
 
-def register_demo_ami(env: dict[str, str]) -> tuple[str, str]:
+def register_demo_ami(
+    env: dict[str, str], name: str = DEMO_AMI_NAME, arch: str = "x86_64"
+) -> tuple[str, str]:
     """Register a test AMI in the local EC2, tagged like an AlmaLinux build."""
     import boto3
 
@@ -60,13 +66,32 @@ def register_demo_ami(env: dict[str, str]) -> tuple[str, str]:
 
     region = env.get("AWS_DEFAULT_REGION", "us-east-1")
     ec2 = boto3.client("ec2", region_name=region, endpoint_url=env["AWS_ENDPOINT_URL"])
-    existing = ec2.describe_images(
-        Owners=["self"], Filters=[{"Name": "name", "Values": [DEMO_AMI_NAME]}]
-    )["Images"]
+    existing = ec2.describe_images(Owners=["self"], Filters=[{"Name": "name", "Values": [name]}])[
+        "Images"
+    ]
     if existing:
         return existing[0]["ImageId"], region
-    image_id = register_release_ami(ec2, DEMO_AMI_NAME, "9.6.20250522", "x86_64")
+    image_id = register_release_ami(ec2, name, "9.6.20250522", arch)
     return image_id, region
+
+
+def create_marketplace_role(env: dict[str, str]) -> str:
+    """The IAM role AWS Marketplace assumes to copy AMIs (it trusts the ingestion service)."""
+    import json
+
+    import boto3
+
+    from imgpub.sandbox.catalog_assets import ingestion_trust_policy
+
+    iam = boto3.client("iam", region_name="us-east-1", endpoint_url=env["AWS_ENDPOINT_URL"])
+    trust = ingestion_trust_policy()
+    try:
+        return str(iam.get_role(RoleName=DEMO_MARKETPLACE_ROLE)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        role = iam.create_role(
+            RoleName=DEMO_MARKETPLACE_ROLE, AssumeRolePolicyDocument=json.dumps(trust)
+        )
+        return str(role["Role"]["Arn"])
 
 
 def list_regions(env: dict[str, str]) -> list[str]:
@@ -94,7 +119,7 @@ def demo_stage(name: str) -> Callable[[DemoFlags], DemoFlags]:
 @demo_stage("mirror-ami")
 def _mirror_flags(world: DemoWorld) -> dict[str, str | None]:
     return {
-        "source-ami": world.ami_id,
+        "source-ami": ",".join(a for a in (world.ami_id, world.arm_ami_id) if a),
         "source-region": world.region,
         "regions": "us-east-2,eu-west-1,eu-central-1,ap-southeast-2",
         "make-public": "true",
@@ -102,6 +127,13 @@ def _mirror_flags(world: DemoWorld) -> dict[str, str | None]:
         "csv-output": str(world.workdir / "amis.csv"),
         "md-output": str(world.workdir / "amis.md"),
     }
+
+
+@demo_stage("marketplace-changeset")
+def _marketplace_flags(world: DemoWorld) -> dict[str, str | None]:
+    # ami-id empty: the us-east-1 AMIs mirror-ami recorded; public-product false: both go
+    # to the dev/test product of the built-in AlmaLinux table, as a rehearsal would.
+    return {"access-role-arn": world.marketplace_role}
 
 
 @demo_stage("azure-gallery")
@@ -184,12 +216,18 @@ def run_demo(gha: Gha, *, keep: bool = False) -> int:
             image = workdir / DEMO_IMAGE_NAME
             size = make_demo_disk(image)
             ami_id, region = register_demo_ami(env)
-            world = DemoWorld(workdir, image, ami_id, region, workdir / "results.json")
+            arm_ami_id, _ = register_demo_ami(env, DEMO_ARM_AMI_NAME, "aarch64")
+            role = create_marketplace_role(env)
+            world = DemoWorld(
+                workdir, image, ami_id, region, workdir / "results.json", arm_ami_id, role
+            )
             prep = Summary().heading("Prepared", 3)
             prep.bullets(
                 [
                     f"local EC2 regions: {len(regions)} ({', '.join(regions[:6])}, …)",
                     f"test AMI {ami_id} registered in {region} as '{DEMO_AMI_NAME}'",
+                    f"its aarch64 build {arm_ami_id} as '{DEMO_ARM_AMI_NAME}'",
+                    f"Marketplace ingestion role {role}",
                     f"sparse disk image {image.name}: {size // (1024 * 1024)} MiB virtual, "
                     "2 MiB of data",
                 ]

@@ -20,6 +20,7 @@ from harness import run_action
 
 from imgpub.stages import STAGES, present_stages
 from tests.integration.gallery_helpers import IMAGE, make_raw
+from tests.integration.marketplace_helpers import release
 from tests.integration.mirror_helpers import release_sources
 
 pytestmark = [pytest.mark.slow]
@@ -184,3 +185,21 @@ def test_ecr_mirror_action_from_its_own_install(
     assert image["state"] == "planned" and image["digest"].startswith("sha256:")
     _check_stage_venv(venv, "ecr-mirror")
     assert imgpub(venv, "license-check", "--help").returncode == 0
+
+
+def test_marketplace_changeset_action_from_its_own_install(tmp_path: Path, catalog):
+    import os
+
+    x86, _, role = release(catalog)
+    keys = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_MARKETPLACE_CATALOG", "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY")  # fmt: skip
+    env = {k: os.environ[k] for k in keys} | {"AWS_REGION": "us-east-1"}
+    inputs = {"ami-id": x86, "access-role-arn": role, "dry-run": "true"}
+    result, venv = _run_from_real_install(tmp_path, "marketplace-changeset", inputs, env)
+    assert result.exit_code == 0, result.stdout
+    assert result.outputs["status"] == "success"
+    # the built-in products table and change-set template travel as package data
+    [planned] = json.loads(result.outputs["change-sets"])
+    assert (planned["product_id"], planned["state"]) == ("prod-t4oyq2p42jn2u", "planned")
+    assert '"AmiId": "' + x86 + '"' in result.stdout
+    _check_stage_venv(venv, "marketplace-changeset")

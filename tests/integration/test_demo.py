@@ -24,6 +24,6 @@ def test_demo_runs_every_available_stage_and_prints_results(tmp_path):
     assert "local EC2 regions:" in out and "test AMI ami-" in out
     assert "What each stage did" in out
     for name in available_stages():
-        if name in ("mirror-ami", "azure-gallery", "ecr-mirror"):
+        if name in ("mirror-ami", "azure-gallery", "ecr-mirror", "marketplace-changeset"):
             assert f"{name}: success" in out, name
     assert list(cwd.iterdir()) == [], "the demo must clean up after itself"

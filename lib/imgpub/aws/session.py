@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_license_manager import LicenseManagerClient
+    from mypy_boto3_marketplace_catalog import MarketplaceCatalogClient
     from mypy_boto3_ssm import SSMClient
 
 DEFAULT_MAX_ATTEMPTS = 10
@@ -134,6 +135,11 @@ class ClientFactory:
 
     def license_manager(self, region: str) -> LicenseManagerClient:
         client: LicenseManagerClient = self._client("license-manager", region)
+        return client
+
+    def marketplace_catalog(self, region: str = "us-east-1") -> MarketplaceCatalogClient:
+        """The Catalog API is served from us-east-1 only."""
+        client: MarketplaceCatalogClient = self._client("marketplace-catalog", region)
         return client
 
 

@@ -4,6 +4,9 @@
 Azurite and docker-registry (each when installed) on free loopback ports, gives the
 environment that points imgpub and the SDKs at them, and stops them all on exit. The
 project's own tests use the same class, so what users rehearse is what we test.
+
+The fake AWS Marketplace Catalog starts after moto, in whose EC2 and IAM it checks the
+AMIs and access roles of change sets.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from imgpub.sandbox.services import (
     start_azurite,
     start_ecr_registry,
     start_fake_arm,
+    start_fake_catalog,
     start_fake_license_manager,
     start_moto,
     start_registry,
@@ -29,6 +33,7 @@ from imgpub.sandbox.services import (
 LAUNCHERS: dict[str, Callable[[Path], RunningService]] = {
     "aws": start_moto,
     "arm": start_fake_arm,
+    "catalog": start_fake_catalog,
     "azure": start_azurite,
     "registry": start_registry,
     "ecr": start_ecr_registry,

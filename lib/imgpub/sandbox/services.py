@@ -24,10 +24,11 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from imgpub.errors import ConfigError
+from imgpub.sandbox.catalog_entities import sandbox_seed
 from imgpub.sandbox.serving import PortInfo
 
 LOOPBACK = "127.0.0.1"
@@ -443,6 +444,31 @@ FAKE_LICENSE_MANAGER = FakeService(
 def start_fake_license_manager(workdir: Path, timeout: float = 20.0) -> RunningService:
     """The fake AWS License Manager (CheckoutLicense, ListReceivedLicenses)."""
     return start_fake(FAKE_LICENSE_MANAGER, workdir, timeout)
+
+
+#: The fake AWS Marketplace Catalog (AMI products); moto has none. Seeded with AlmaLinux's
+#: products and dev/test product; its AMI and access-role checks look into the local AWS.
+FAKE_CATALOG = FakeService(
+    name="catalog",
+    factory="imgpub.sandbox.fake_catalog:FakeCatalog",
+    env=lambda url: {"AWS_ENDPOINT_URL_MARKETPLACE_CATALOG": url},
+    options={"preparing_seconds": 1.0, "applying_seconds": 2.0},
+    seed=sandbox_seed(),
+)
+
+
+def start_fake_catalog(
+    workdir: Path, timeout: float = 20.0, *, aws_endpoint: str | None = None
+) -> RunningService:
+    """The fake Marketplace Catalog; it checks AMIs and roles in the local AWS, which is
+    ``aws_endpoint`` or, in a sandbox, the moto started before it in ``workdir``."""
+    if aws_endpoint is None:
+        moto = PortInfo.read(workdir / "moto.port")
+        aws_endpoint = moto.url if moto is not None else None
+    fake = FAKE_CATALOG
+    if aws_endpoint:
+        fake = replace(fake, options={**fake.options, "aws_endpoint": aws_endpoint})
+    return start_fake(fake, workdir, timeout)
 
 
 def _tcp_open(port: int) -> Callable[[], bool]:
