@@ -22,6 +22,8 @@ from imgpub.sandbox.services import (
     ServiceUnavailable,
     start_azurite,
     start_fake_arm,
+    start_fake_github,
+    start_fake_webhook,
     start_moto,
     start_registry,
 )
@@ -113,6 +115,26 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteInfo]:
 @pytest.fixture(scope="session")
 def fake_arm_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
     svc = start_fake_arm(tmp_path_factory.mktemp("arm"))
+    yield svc
+    svc.process.stop()
+
+
+# -- GitHub and webhooks (the wiki-pr stage and notifications) -------------------------------
+
+
+@pytest.fixture(scope="session")
+def fake_github_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    """The sandbox's fake GitHub as a child process (seeded with almalinux/wiki and a token);
+    drive it with ``FakeClient(svc.info["endpoint"])`` and reset it between tests."""
+    svc = start_fake_github(tmp_path_factory.mktemp("github"))
+    yield svc
+    svc.process.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_webhook_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    """The sandbox's webhook receiver as a child process (hook ``imgpub-sandbox``)."""
+    svc = start_fake_webhook(tmp_path_factory.mktemp("webhook"))
     yield svc
     svc.process.stop()
 
