@@ -123,7 +123,9 @@ class PullRequestRoutes:
                 continue  # GitHub ignores a head without "owner:" (and returns every PR)
             if base and pr.base != base:
                 continue
-            found.append(self._pull_doc(repo, docs, self._pull(repo, str(pr.number))))
+            doc = self._pull_doc(repo, docs, self._pull(repo, str(pr.number)))
+            doc.pop("merged")  # as GitHub: a list item has merged_at, only GET has merged
+            found.append(doc)
         return found
 
     @route("POST", REPO + "/pulls", "CreatePull")
