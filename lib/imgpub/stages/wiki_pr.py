@@ -103,6 +103,8 @@ def apply(prepared: PreparedPlan, ctx: StageContext) -> WikiResult:
     applied = apply_plan(plan, prepared.gateway, cancel=ctx.cancel, log=ctx.gha.info)
     for warning in applied.warnings:
         ctx.gha.warning(warning, title="imgpub wiki-pr")
+    if applied.error:
+        ctx.gha.error(f"{applied.error} — {applied.remedy}", title="imgpub wiki-pr")
     if applied.pull is not None:
         ctx.gha.notice(f"pull request #{applied.pull.number} {applied.state}: {applied.pull.url}")
     return WikiResult(plan, applied)

@@ -56,8 +56,9 @@ class _Run:
         self.step = "start"
 
     def begin(self, step: str) -> None:
-        self.cancel.check()
+        """The next step; a cancelled run stops here, naming the step it did not take."""
         self.step = step
+        self.cancel.check()
 
     def finished(self, what: str) -> None:
         self.applied.done.append(what)
@@ -79,6 +80,7 @@ class _Run:
             self.finished(f"blob {blobs[f.path][:12]} for {f.path} ({f.change})")
         self.begin("create the tree")
         tree = gw.create_tree(plan.parent.tree, blobs)
+        self.finished(f"tree {tree[:12]} on {plan.parent.tree[:12]}")
         self.begin("create the commit")
         sha = gw.create_commit(plan.commit_message, tree, [plan.parent.commit])
         self.applied.commit = sha

@@ -74,8 +74,15 @@ def parse_files(text: str, read_file: Callable[[str], str]) -> tuple[FileSpec, .
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0]
-        raise InputError("files", f"is not valid YAML: {first}", "write path: kind lines") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" on line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(
+            "files",
+            f"is not valid YAML{where}: {problem}",
+            "write one 'path: csv|markdown|template' per line, and quote templates: "
+            "'docs/amis.md': '{{ markdown }}'",
+        ) from None
     if not isinstance(data, dict) or not data:
         raise InputError(
             "files",
