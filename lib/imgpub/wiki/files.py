@@ -109,13 +109,13 @@ def _spec(path: str, what: object, read_file: Callable[[str], str]) -> FileSpec:
             raise InputError(
                 "files", f"template-file {source} cannot be read: {exc.strerror}", "fix the path"
             ) from None
-    elif isinstance(what, str) and what.strip():
-        text = what
+    elif isinstance(what, str) and ("{{" in what or "{%" in what or "\n" in what.strip()):
+        text = what  # a template; a lone word is a typo of csv/markdown, not a file's text
     else:
         raise InputError(
             "files",
             f"{path}: {what!r} is not csv, markdown, a template or {{template-file: PATH}}",
-            "say what the file holds",
+            "write csv or markdown, or a Jinja2 template (it holds {{ }} or {% %})",
         )
     compile_template("files", text)
     return FileSpec(path, "template", text)
