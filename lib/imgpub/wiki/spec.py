@@ -30,10 +30,10 @@ WIKI_INPUTS: tuple[InputSpec, ...] = (
         "YAML mapping of file path templates to what each file holds: csv, markdown (the "
         "region table in AlmaLinux's formats), a Jinja2 template, or {template-file: PATH}. "
         "Templates see distribution, version, os_version, datestamp, major, section, release, "
-        "rows, csv, markdown, sources and regions. Default: AlmaLinux's wiki, "
-        "docs/{{ section }}/AWS_AMIS_{{ major }}.md: markdown and "
-        "docs/.vuepress/public/ci-data/aws_amis_{{ major }}.csv: csv (section is development "
-        "for Kitten, cloud otherwise; major is 9, 10 or kitten_10).",
+        "rows, csv, markdown, sources and regions. Default: AlmaLinux's wiki, the Markdown "
+        "table in docs/{{ section }}/AWS_AMIS_{{ major }}.md and the CSV in "
+        "docs/.vuepress/public/ci-data/aws_amis_{{ major }}.csv (section is development for "
+        "Kitten, else cloud; major is 8, 9, 10 or kitten_10).",
     ),
     InputSpec(
         "release",
