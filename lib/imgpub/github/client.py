@@ -11,13 +11,12 @@ retry is off: :class:`imgpub.github.ratelimit.RateLimitGuard` waits instead.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from github import Auth, Github
 
 from imgpub import __version__
+from imgpub.loopback import is_loopback_url
 
 GITHUB_API = "https://api.github.com"
 WRITE_SPACING = 1.0
@@ -34,19 +33,9 @@ class GithubAccess:
         return f"GithubAccess(api_url={self.api_url!r})"
 
 
-def is_local(api_url: str) -> bool:
-    host = urlsplit(api_url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def write_spacing(api_url: str) -> float:
     """Seconds between mutating requests: GitHub's guidance, none for a local server."""
-    return 0.0 if is_local(api_url) else WRITE_SPACING
+    return 0.0 if is_loopback_url(api_url) else WRITE_SPACING
 
 
 def connect(access: GithubAccess) -> Github:

@@ -8,7 +8,6 @@ to workflows started from forks, so a notification quietly does not happen there
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 
 from imgpub.errors import InputError
 from imgpub.inputs import InputReader
+from imgpub.loopback import is_loopback_host
 
 NotifyOn = Literal["always", "failure", "never"]
 NOTIFY_ON: tuple[NotifyOn, ...] = ("always", "failure", "never")
@@ -88,7 +88,7 @@ def _check_webhook(url: str) -> None:
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError:
         scheme, host = "", ""
-    local = host == "localhost" or _is_loopback(host)
+    local = is_loopback_host(host)
     if (scheme == "https" and host) or (scheme == "http" and local):
         return
     raise InputError(
@@ -97,10 +97,3 @@ def _check_webhook(url: str) -> None:
         "copy the hook's URL from Mattermost (Integrations → Incoming Webhooks) or Slack "
         "into a secret and pass that secret",
     )
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

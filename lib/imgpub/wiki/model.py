@@ -17,8 +17,9 @@ from pathlib import Path
 import jinja2
 
 from imgpub.errors import ConfigError, InputError
-from imgpub.github.client import GITHUB_API, GithubAccess, is_local
+from imgpub.github.client import GITHUB_API, GithubAccess
 from imgpub.inputs import InputReader
+from imgpub.loopback import is_loopback_url
 from imgpub.results import ResultsDocument
 from imgpub.wiki.files import compile_template, parse_files, read_text_file, wanted_files
 from imgpub.wiki.release import Release, release_from_documents
@@ -169,7 +170,7 @@ def _token(reader: InputReader, env: Mapping[str, str], mask: Callable[[str], No
 def _api_url(reader: InputReader, env: Mapping[str, str]) -> str:
     url = (reader.text("github-api-url") or env.get("GITHUB_API_URL") or GITHUB_API).rstrip("/")
     name = "github-api-url" if reader.text("github-api-url") else "GITHUB_API_URL"
-    if not (url.startswith("https://") or (url.startswith("http://") and is_local(url))):
+    if not (url.startswith("https://") or (url.startswith("http://") and is_loopback_url(url))):
         raise InputError(
             name,
             f"{url} is not an https:// URL",
