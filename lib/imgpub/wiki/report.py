@@ -38,10 +38,24 @@ def file_diff(plan: WikiPlan, f: FilePlan) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
-def _diff_counts(diff: str) -> str:
+def _diff_counts(diff: str, base: str) -> str:
+    if not diff:
+        return f"same as {base}"
     added = sum(1 for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("+++"))
     removed = sum(1 for ln in diff.splitlines() if ln.startswith("-") and not ln.startswith("---"))
-    return f"+{added} -{removed} lines against {{base}}"
+    return f"+{added} -{removed} lines against {base}"
+
+
+#: The target states, for outcomes held as text (the engine's and the plan's).
+_STATES: dict[str, TargetState] = {
+    "created": "created",
+    "existed": "existed",
+    "updated": "updated",
+    "failed": "failed",
+    "planned": "planned",
+    "skipped": "skipped",
+    "cancelled": "cancelled",
+}
 
 
 def _what_happens(plan: WikiPlan) -> str:
@@ -79,7 +93,7 @@ def plan_lines(plan: WikiPlan) -> list[str]:
         lines.append(f"pull request #{plan.pull.number} ({state}): {plan.pull.url}")
     for f in plan.files:
         diff = file_diff(plan, f)
-        counts = _diff_counts(diff).format(base=plan.base) if diff else f"same as {plan.base}"
+        counts = _diff_counts(diff, plan.base)
         change = "unchanged" if f.change == "same" else f.change
         lines.append(f"{change:<9} {f.path}: {f.rows} rows; {counts}")
         if f.change != "same":  # what this run would change: the diff a reviewer sees
@@ -113,7 +127,7 @@ def planned_targets(plan: WikiPlan) -> list[Target]:
         if plan.outcome is Outcome.SKIPPED and f.change != "same":
             state = "skipped"
         out.append(_file_target(plan, f, state))
-    pr_state: TargetState = "planned" if plan.writes else str(plan.outcome)  # type: ignore[assignment]
+    pr_state = "planned" if plan.writes else _STATES[str(plan.outcome)]
     out.append(_pull_target(plan, pr_state, None, plan.data_commit))
     return out
 
@@ -231,12 +245,10 @@ class WikiResult:
             state: TargetState = "existed"
             if f.path in applied.written and applied.branch_moved:
                 state = "created" if f.change == "create" else "updated"
-            elif f.change != "same":
-                state = {"failed": "failed", "cancelled": "cancelled", "skipped": "skipped"}.get(
-                    applied.state, "existed"
-                )  # type: ignore[assignment]
+            elif f.change != "same" and applied.state in ("failed", "cancelled", "skipped"):
+                state = _STATES[applied.state]  # this file's change did not land
             out.append(_file_target(plan, f, state))
-        out.append(_pull_target(plan, applied.state, applied, self.commit))  # type: ignore[arg-type]
+        out.append(_pull_target(plan, _STATES[applied.state], applied, self.commit))
         return out
 
     def outputs(self) -> dict[str, str]:
