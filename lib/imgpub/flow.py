@@ -80,7 +80,11 @@ class Report(Protocol):
 
 
 class PlanReport(Report, Protocol):
-    """A plan also prints itself: one line per action, the answer of a dry run."""
+    """A plan also prints itself: one line per action, the answer of a dry run.
+
+    A plan may also define ``apply_title() -> str``, the title of the apply log group
+    (default ``Apply: <stage>``), e.g. "Copy, share and publish in 17 regions".
+    """
 
     def lines(self) -> Sequence[str]: ...
 

@@ -187,7 +187,8 @@ class _StageRun:
                 f"{self.cancel.reason} before any change", remedy="re-run the same command"
             )
         ctx.begin_changes()
-        with self.gha.group(f"Apply: {module.NAME}"):
+        title = getattr(plan, "apply_title", None)
+        with self.gha.group(title() if callable(title) else f"Apply: {module.NAME}"):
             return module.apply(plan, ctx)
 
     def _record_report(self, report: Report) -> None:

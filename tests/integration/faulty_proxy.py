@@ -13,6 +13,7 @@ import http.client
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 FAULTS = ("503", "reset-before", "reset-after")
+_ANSWERS = {
+    "503": (503, "ServerBusy", "The server is busy."),
+    "403": (403, "AuthorizationPermissionMismatch", "This request is not authorized."),
+}
+"""Faults answered with an error: 503 is retried, 403 is not (the role went away)."""
 
 
 @dataclass
@@ -29,8 +35,17 @@ class FaultPlan:
     every: int = 3
     kinds: tuple[str, ...] = FAULTS
     page_puts: int = 0
+    mutations: int = 0
+    """Every PUT, POST and DELETE relayed: a run that must change nothing makes none."""
+    delay: float = 0.0
+    """Seconds each Put Page is held before it is relayed (a slow network, for cancel tests)."""
     injected: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count_mutation(self, method: str) -> None:
+        if method in ("PUT", "POST", "DELETE"):
+            with self.lock:
+                self.mutations += 1
 
     def next_fault(self) -> str | None:
         with self.lock:
@@ -66,15 +81,19 @@ def _handler(upstream_host: str, upstream_port: int, plan: FaultPlan) -> type:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             is_page = self.command == "PUT" and "comp=page" in self.path
+            plan.count_mutation(self.command)
             fault = plan.next_fault() if is_page else None
-            if fault == "503":
+            if is_page and plan.delay:
+                time.sleep(plan.delay)
+            if fault in _ANSWERS:
+                status, code, message = _ANSWERS[fault]
                 payload = (
-                    b'<?xml version="1.0" encoding="utf-8"?><Error><Code>ServerBusy</Code>'
-                    b"<Message>The server is busy.</Message></Error>"
-                )
-                self.send_response(503, "The server is busy.")
+                    f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code>'
+                    f"<Message>{message}</Message></Error>"
+                ).encode()
+                self.send_response(status, message)
                 self.send_header("Content-Type", "application/xml")
-                self.send_header("x-ms-error-code", "ServerBusy")
+                self.send_header("x-ms-error-code", code)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)

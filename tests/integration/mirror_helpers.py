@@ -33,4 +33,18 @@ def images_by_source(region: str) -> dict[str, list[str]]:
 
 
 def mutating_calls(stats) -> dict[tuple[str, str], int]:
+    """EC2 calls that change something, by (action, region)."""
     return {k: v for k, v in stats.calls.items() if k[0].startswith(MUTATING_PREFIXES)}
+
+
+def calls_that_may_change(stats) -> dict[tuple[str, str], int]:
+    """Mutating EC2 calls, and every SSM request (counted as ``("ssm", "*")``).
+
+    The local EC2 counts other services by service only. mirror-ami makes no SSM call
+    before apply (its SSM reads and writes are both in apply), so before apply any SSM
+    request at all is one too many: this is the check for "exit 2 changed nothing".
+    """
+    found = mutating_calls(stats)
+    if stats.other_services.get("ssm"):
+        found[("ssm", "*")] = stats.other_services["ssm"]
+    return found

@@ -17,27 +17,31 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerClient, LinearRetry
 
+from imgpub.azure.page_writer import GROW_STEP
 from imgpub.azure.pageblob import (
     Outcome,
     PageBlobResult,
     RetryRule,
+    UploadAbandoned,
     UploadOptions,
     UploadProgress,
     ensure_container,
     upload_page_blob,
 )
+from imgpub.cancel import Cancellation
+from imgpub.diskimage.errors import CorruptSource
 from imgpub.diskimage.source import LocalSource, open_source
 from imgpub.diskimage.vhd import FOOTER_SIZE, MIB, build_footer, parse_footer
 from imgpub.errors import InputError
 from tests.integration.faulty_proxy import FaultPlan, faulty_proxy
+from tests.integration.local_http import serving
 
 pytestmark = [pytest.mark.azurite, pytest.mark.qemu]
 
@@ -347,13 +351,8 @@ class _FlakyRangeHandler(SimpleHTTPRequestHandler):
 def web_root(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root = tmp_path / "www"
     root.mkdir()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_FlakyRangeHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}", root
-    server.shutdown()
-    server.server_close()
+    with serving(root, _FlakyRangeHandler) as base:
+        yield base, root
 
 
 @pytest.mark.parametrize("name", ["h.raw", "h.raw.gz", "flaky-h.raw", "nohead-h.raw"])
@@ -425,3 +424,67 @@ def test_s3_source_streams_to_an_identical_blob(
     _assert_identical(raw, tmp_path / "s.vhd")
     again = upload_page_blob(container, "s.vhd", open_source(f"s3://{key}", s3_client=s3))
     assert again.outcome is Outcome.EXISTED
+
+
+# -- a corrupt source, a cancel --------------------------------------------------------------
+
+
+def _corrupt_xz_file(path: Path, content: bytes) -> Path:
+    packed = bytearray(lzma.compress(content, preset=0))
+    packed[len(packed) // 2 : len(packed) // 2 + 256] = bytes(256)
+    path.write_bytes(bytes(packed))
+    return path
+
+
+def test_a_corrupt_stream_deletes_the_blob_this_upload_created(
+    container: ContainerClient, tmp_path: Path
+) -> None:
+    content = _make_raw(tmp_path / "c.raw")
+    source = LocalSource(_corrupt_xz_file(tmp_path / "c.raw.xz", content))
+    with pytest.raises(UploadAbandoned) as err:
+        upload_page_blob(container, "c.vhd", source, options=FAST)
+    assert err.value.deleted and isinstance(err.value.cause, CorruptSource)
+    assert "xz stream" in err.value.message and "deleted" in (err.value.remedy or "")
+    assert not container.get_blob_client("c.vhd").exists()
+
+
+def test_a_corrupt_stream_keeps_a_blob_an_earlier_run_created(
+    container: ContainerClient, tmp_path: Path
+) -> None:
+    """Only the blob this run created is removed; an earlier run's is reported, kept."""
+    content = _make_raw(tmp_path / "k.raw")
+    source = LocalSource(_corrupt_xz_file(tmp_path / "k.raw.xz", content))
+    identity = source.identity()
+    blob = container.get_blob_client("k.vhd")
+    blob.create_page_blob(GROW_STEP, metadata=identity.metadata())  # an interrupted earlier run
+    with pytest.raises(UploadAbandoned) as err:
+        upload_page_blob(container, "k.vhd", source, options=FAST)
+    assert not err.value.deleted and "was kept" in (err.value.remedy or "")
+    assert blob.exists()
+
+
+def test_a_cancel_mid_upload_leaves_a_blob_the_next_run_resumes(
+    container: ContainerClient, tmp_path: Path
+) -> None:
+    raw = tmp_path / "x.raw"
+    _make_raw(raw)
+    full = upload_page_blob(container, "reference.vhd", LocalSource(raw), options=FAST)
+    cancel = Cancellation()
+    calls = 0
+
+    def cancel_midway(progress: UploadProgress) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 8:
+            cancel.cancel("cancelled by SIGTERM")
+
+    stopped = upload_page_blob(
+        container, "x.vhd", LocalSource(raw), options=FAST, progress=cancel_midway, cancel=cancel
+    )
+    assert stopped.outcome is Outcome.INTERRUPTED and stopped.content_md5 is None
+    blob = container.get_blob_client("x.vhd")
+    assert blob.get_blob_properties().content_settings.content_md5 is None
+    resumed = upload_page_blob(container, "x.vhd", LocalSource(raw), options=FAST)
+    assert resumed.outcome is Outcome.RESUMED
+    assert resumed.bytes_sent + stopped.bytes_sent == full.bytes_sent
+    assert resumed.content_md5 == full.content_md5

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ec2.type_defs import ImageTypeDef, LaunchPermissionTypeDef
@@ -41,22 +39,6 @@ class ImageRecord:
     tags: Mapping[str, str] = field(default_factory=dict)
     state_reason: str = ""
     deprecation_time: str = ""
-
-
-def error_text(exc: BaseException) -> str:
-    """One line for results and logs: ``Code: message`` for AWS errors."""
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        return f"{err.get('Code', 'Error')}: {err.get('Message', '')}".strip()
-    if isinstance(exc, BotoCoreError):
-        return f"{type(exc).__name__}: {exc}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def error_code(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", ""))
-    return ""
 
 
 def _record(region: str, image: ImageTypeDef) -> ImageRecord:

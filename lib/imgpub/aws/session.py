@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 import botocore.loaders
@@ -37,6 +37,13 @@ DEFAULT_MAX_ATTEMPTS = 10
 
 #: Called once per API call (not per retry): (service, operation, region).
 CallObserver = Callable[[str, str, str], None]
+
+
+class AwsClients(Protocol):
+    """What stages need from :class:`ClientFactory`: a client per region, on this thread."""
+
+    def ec2(self, region: str) -> EC2Client: ...
+    def ssm(self, region: str) -> SSMClient: ...
 
 
 class ClientFactory:
@@ -114,6 +121,10 @@ class ClientFactory:
     def ssm(self, region: str) -> SSMClient:
         client: SSMClient = self._client("ssm", region)
         return client
+
+    def s3(self, region: str) -> Any:
+        """An S3 client (azure-gallery reads s3:// images with it)."""
+        return self._client("s3", region)
 
 
 class CallCounter:

@@ -28,6 +28,7 @@ from azure.core.pipeline.policies import SansIOHTTPPolicy
 
 from imgpub.azure.clouds import AzureCloud
 from imgpub.errors import ConfigError, InputError
+from imgpub.text import first_line
 
 if TYPE_CHECKING:
     from azure.mgmt.compute import ComputeManagementClient
@@ -163,6 +164,5 @@ def probe(credential: Any, cloud: AzureCloud, *, timeout: float = 5.0) -> Probe:
         return Probe(False, f"no Azure credential answered within {timeout:g} s")
     error = outcome[0]
     if error is not None:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return Probe(False, f"no usable Azure credential ({first})")
+        return Probe(False, f"no usable Azure credential ({first_line(error)})")
     return Probe(True)

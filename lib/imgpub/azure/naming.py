@@ -1,11 +1,12 @@
-"""Image file names → release metadata → Azure names (containers, blobs, definitions, versions).
+"""The naming rules: how image file names map to Azure names, loaded from YAML and validated.
 
 All of AlmaLinux's naming lives in a YAML file (``imgpub/data/azure-naming.yml``) rather than
 in code, because the anchor's names changed with every major release (8/9 legacy blob names,
 a one-off 9 64k name, 10.x and Kitten schemes) and will change again. Code only knows the
 *shape* of the rules: filename regexes with named groups, per-release templates, and the
 Azure limits (a gallery version is three int32 parts). Everything here is pure: no I/O
-except reading the naming file, so a dry run can show every name without Azure.
+except reading the naming file, so a dry run can show every name without Azure. Applying
+the rules to one file name is :mod:`imgpub.azure.image_names`.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import yaml
 
+from imgpub.azure.resource_names import check_gallery_name, check_identifier_part
 from imgpub.errors import ConfigError, InputError
 
 INT32_MAX = 2**31 - 1
@@ -51,8 +52,9 @@ TEMPLATE_FIELDS = frozenset(
     }
 )
 _REQUIRED_GROUPS = ("version", "date", "index", "arch")
-_ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "x64": "x86_64", "aarch64": "aarch64"}
-_ARCHES["arm64"] = "aarch64"
+ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "x64": "x86_64", "aarch64": "aarch64"}
+ARCHES["arm64"] = "aarch64"
+"""Architecture spellings in file names → imgpub's (legacy names say arm64)."""
 _BUILTIN = "built-in naming rules"
 
 
@@ -274,6 +276,14 @@ def _build_rules(doc: Mapping[str, Any], where: str) -> NamingRules:
     return rules
 
 
+def _azure_rule(check: Callable[..., str], *args: str) -> None:
+    """Apply one of Azure's name rules to a value of the naming file (the last arg names it)."""
+    try:
+        check(*args)
+    except InputError as exc:
+        raise _Bad(f"{args[-1]}: {exc.message.split(': ', 1)[-1]}; {exc.remedy}") from None
+
+
 def _str(mapping: Mapping[str, Any], key: str, ctx: str) -> str:
     value = mapping.get(key)
     if not isinstance(value, str) or not value.strip():
@@ -308,7 +318,9 @@ def _parse_document(doc: Mapping[str, Any], where: str) -> NamingRules:
     for key in ("resource_group", "storage_account", "ci_gallery", "public_gallery"):
         _str(defaults, key, "defaults")
     for key in ("ci_gallery", "public_gallery"):
-        check_gallery_name(str(defaults[key]), f"defaults.{key}", where)
+        _azure_rule(check_gallery_name, str(defaults[key]), f"defaults.{key}")
+    for key in ("publisher", "offer"):
+        _azure_rule(check_identifier_part, _str(defaults, key, "defaults"), key, f"defaults.{key}")
     sku = _str(defaults, "sku", "defaults")
     _check_template(sku, "defaults.sku")
 
@@ -406,194 +418,3 @@ def _parse_release(item: Any, ctx: str) -> ReleaseRule:
             defs.append(DefinitionRule(name, str(generation), security))
         images.append(ImageTypeRule(str(image_type), container, blob, public, tuple(defs)))
     return ReleaseRule(key, major, kitten, version_t, tuple(images))
-
-
-def check_gallery_name(name: str, what: str = "gallery", where: str | None = None) -> None:
-    """Gallery names allow letters, digits, dots and underscores only (no dashes)."""
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._]{0,78}[A-Za-z0-9]|[A-Za-z0-9]", name):
-        problem = f"gallery name {name!r} may hold only letters, digits, dots and underscores"
-        if where is not None:
-            raise _Bad(f"{what}: {problem}")
-        raise InputError(what, problem, "use e.g. almalinux_ci (no dashes)")
-
-
-# ---------------------------------------------------------------------------------------------
-# Parsing file names
-
-
-def image_basename(source: str) -> str:
-    """The file name of a local path, an https:// or an s3:// URL (query strings dropped)."""
-    path = unquote(urlsplit(source).path) if "://" in source else source.replace("\\", "/")
-    return PurePosixPath(path).name
-
-
-def parse_image_name(source: str, rules: NamingRules) -> ImageName:
-    """Parse a path or URL with the first matching pattern; unparseable → ``InputError``."""
-    filename = image_basename(source)
-    for pattern in rules.patterns:
-        m = pattern.regex.fullmatch(filename)
-        if m is not None:
-            return _image_from_match(filename, pattern, m, rules)
-    raise InputError(
-        "image",
-        f"cannot read release, date and architecture from file name {filename!r}",
-        f"rename it to one of: {rules.accepted()}; or pass a naming file with your pattern",
-    )
-
-
-def _image_from_match(
-    filename: str, pattern: FilenamePattern, m: re.Match[str], rules: NamingRules
-) -> ImageName:
-    groups = {k: v for k, v in m.groupdict().items() if v is not None}
-    version = groups["version"]
-    parts = version.split(".")
-    if not all(p.isdigit() for p in parts) or len(parts) > 2:
-        raise _name_error(filename, f"release version {version!r} is not X or X.Y", rules)
-    major = int(parts[0])
-    minor = int(parts[1]) if len(parts) == 2 else None
-    if "major" in groups and int(groups["major"]) != major:
-        raise _name_error(
-            filename, f"major {groups['major']} disagrees with version {version}", rules
-        )
-    try:
-        date = dt.datetime.strptime(groups["date"], "%Y%m%d").date()
-    except ValueError:
-        raise _name_error(filename, f"{groups['date']!r} is not a YYYYMMDD date", rules) from None
-    arch = _ARCHES.get(groups["arch"].lower())
-    if arch is None:
-        raise _name_error(filename, f"unknown architecture {groups['arch']!r}", rules)
-    k64 = "k64" in groups
-    if k64 and arch != "aarch64":
-        raise _name_error(filename, "64k pages exist only for aarch64", rules)
-    image_type = "default" if arch == "x86_64" else ("arm64-64k" if k64 else "arm64")
-    disk_format = groups.get("format", "vhd").lower()
-    if disk_format not in ("raw", "vhd"):
-        raise _name_error(filename, f"format {disk_format!r} is neither raw nor vhd", rules)
-    compression = groups.get("compression")
-    return ImageName(
-        filename=filename,
-        pattern=pattern.name,
-        version=version,
-        major=major,
-        minor=minor,
-        kitten="kitten" in groups,
-        date=date,
-        index=int(groups["index"]),
-        arch=arch,
-        image_type=image_type,
-        disk_format=disk_format,
-        compression=compression.lower() if compression else None,
-    )
-
-
-def _name_error(filename: str, problem: str, rules: NamingRules) -> InputError:
-    return InputError(
-        "image", f"file name {filename!r}: {problem}", f"accepted: {rules.accepted()}"
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Azure names
-
-
-def release_rule(image: ImageName, rules: NamingRules) -> ReleaseRule:
-    """The first release rule matching the image; none → ``InputError`` on ``image``."""
-    for rule in rules.releases:
-        if rule.matches(image):
-            return rule
-    raise InputError(
-        "image",
-        f"{image.release} ({image.filename}) has no release rule in {rules.source}",
-        "add a release for it to the naming file",
-    )
-
-
-def _fields(image: ImageName, index: int) -> dict[str, object]:
-    return {
-        "major": image.major,
-        "minor": "" if image.minor is None else image.minor,
-        "version": image.version,
-        "date": image.datestamp,
-        "index": index,
-        "arch": image.arch,
-        "arch_legacy": "arm64" if image.arch == "aarch64" else image.arch,
-        "image_type": image.image_type,
-        "suffix_64k": "-64k" if image.image_type == "arm64-64k" else "",
-    }
-
-
-def _render(template: str, fields: Mapping[str, object], what: str, rules: NamingRules) -> str:
-    try:
-        return template.format_map(fields)
-    except (KeyError, ValueError) as exc:
-        raise InputError(
-            "naming",
-            f"{rules.source}: template {template!r} for {what} failed ({exc})",
-            "fix the template",
-        ) from None
-
-
-def check_gallery_version(version: str, *, input_name: str = "image") -> None:
-    """A gallery version is ``Major.Minor.Patch``, digits only, each part within int32."""
-    parts = version.split(".")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        raise InputError(
-            input_name,
-            f"gallery version {version!r} is not Major.Minor.Patch with digits only",
-            "fix gallery_version in the naming file",
-        )
-    for part in parts:
-        if int(part) > INT32_MAX:
-            raise InputError(
-                input_name,
-                f"gallery version {version}: part {part} exceeds the int32 limit {INT32_MAX}",
-                "use a smaller index (at most 2 digits after an 8-digit date)"
-                " or change gallery_version in the naming file",
-            )
-
-
-def azure_names(image: ImageName, rules: NamingRules, *, index: int | None = None) -> AzureNames:
-    """Every Azure name for an image; ``index`` overrides the file's (a re-upload bumps it).
-
-    The blob name and the gallery version are functions of the parsed name and the index
-    only, so a re-run computes the same names and finds what the first run made.
-    """
-    idx = image.index if index is None else index
-    if idx < 0:
-        raise InputError("image", f"index {idx} is negative", "use an index of 0 or more")
-    release = release_rule(image, rules)
-    type_rule = release.image_rule(image.image_type)
-    if type_rule is None:
-        published = ", ".join(r.image_type for r in release.images)
-        raise InputError(
-            "image",
-            f"{image.release} {image.image_type} images have no image definition in {rules.source}"
-            f" (release {release.key} publishes {published})",
-            "add the image type to the release in the naming file",
-        )
-    fields = _fields(image, idx)
-    version = _render(release.gallery_version, fields, "gallery_version", rules)
-    check_gallery_version(version)
-    architecture = "Arm64" if image.arch == "aarch64" else "x64"
-    definitions = []
-    seen: set[str] = set()
-    for d in type_rule.definitions:
-        name = _render(d.name, fields, "definition name", rules)
-        if name in seen:
-            continue  # the anchor created 10.x twice into one definition; never send it twice
-        seen.add(name)
-        sku = _render(rules.sku, {**fields, "definition": name}, "sku", rules)
-        definitions.append(
-            DefinitionName(
-                name, d.generation, architecture, d.security_type, rules.publisher, rules.offer, sku
-            )
-        )
-    return AzureNames(
-        release_key=release.key,
-        index=idx,
-        container=_render(type_rule.container, fields, "container", rules),
-        blob_name=_render(type_rule.blob, fields, "blob", rules),
-        gallery_version=version,
-        definitions=tuple(definitions),
-        public_allowed=type_rule.public,
-    )

@@ -1,52 +1,60 @@
-"""Upload a disk source to an Azure page blob: one pass, parallel pages, resumable.
+"""Upload a disk source to an Azure page blob: create, resume or reuse it, never overwrite.
 
-The source is read once, in order. Each chunk feeds the whole-blob MD5 (zeros included,
-since the MD5 is of the blob as Azure will serve it) and, if it holds non-zero bytes and
-they are not in the blob yet, becomes Put Page calls of at most 4 MiB on a bounded thread
-pool, each with a transactional MD5. Only when every page is in does the blob get its
-Content-MD5 — the completion marker. So a blob with the imgpub identity and no Content-MD5
-is an interrupted upload of that source and can be resumed; one with Content-MD5 is
-complete and reused; one with another identity belongs to someone else and is left alone.
+The blob records the source's identity in its metadata when it is created, and gets its
+whole-blob Content-MD5 only when every page is in — the completion marker. So a blob with
+our identity and no Content-MD5 is an interrupted upload of this source and is resumed; one
+with Content-MD5 is complete and reused; one with another identity belongs to someone else
+and is left alone (the caller picks the next index). The pass itself is
+:class:`imgpub.azure.page_writer.PageWriter`.
+
+Two ways an upload can stop short, handled differently on purpose:
+
+* a broken connection, a failing service, a kill or a cancel: the blob is kept, and the
+  next run resumes it, sending only the missing pages;
+* a source that turns out corrupt while streaming (:class:`CorruptSource`): no run can
+  ever complete that blob, and it would take the index of the good image's re-run. The
+  blob this run created is deleted (only that one), and :class:`UploadAbandoned` says so.
 
 The caller owns the client (a ``ContainerClient``; Azurite needs a service client built
-with ``api_version="2025-11-05"``), the blob name and what to do on a conflict (the stage
-picks the next index). Nothing here prints; progress goes to a callback.
+with ``api_version="2025-11-05"``) and the blob name. Nothing here prints.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import threading
-import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
-from urllib.parse import urlsplit, urlunsplit
 
-from azure.core.exceptions import (
-    HttpResponseError,
-    ResourceExistsError,
-    ResourceNotFoundError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient, ContentSettings
 
-from imgpub.azure.upload_ranges import ByteRanges
-from imgpub.diskimage.chunks import MAX_PAGE_WRITE, Chunk, hash_zeros, nonzero_runs
+from imgpub.azure.page_writer import (
+    GROW_STEP,
+    PageWriter,
+    ProgressCallback,
+    RetryRule,
+    UploadProgress,
+)
+from imgpub.cancel import NEVER, Cancellation
+from imgpub.diskimage.byte_ranges import ByteRanges
+from imgpub.diskimage.errors import CorruptSource
 from imgpub.diskimage.identity import identity_digest_of
-from imgpub.diskimage.source import DiskSource
+from imgpub.diskimage.streams import DiskSource
 from imgpub.errors import CloudError
+from imgpub.redact import without_query
 
-MAX_PAGE_BLOB = 8 * 1024**4
-"""8 TiB, the largest page blob."""
-GROW_STEP = 1024**3
-"""When the size is unknown (compressed stream), the blob grows in steps of at least this."""
-HOLE_STEP = 256 * 1024 * 1024
-"""Holes are hashed in pieces this long so progress keeps moving through a big hole."""
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+__all__ = [
+    "BlobStatus",
+    "Outcome",
+    "PageBlobResult",
+    "RetryRule",
+    "UploadAbandoned",
+    "UploadOptions",
+    "UploadProgress",
+    "blob_status",
+    "ensure_container",
+    "upload_page_blob",
+]
 
 
 class Outcome(StrEnum):
@@ -57,44 +65,22 @@ class Outcome(StrEnum):
     EXISTED = "existed"
     CONFLICT = "conflict"
     """The name is taken by a blob of another source; nothing was written."""
+    INTERRUPTED = "interrupted"
+    """Cancelled part-way: the blob is kept, incomplete, and a re-run resumes it."""
 
 
-@dataclass(frozen=True)
-class UploadProgress:
-    """A progress report: bytes of the blob scanned, bytes sent, and how fast."""
+class BlobStatus(StrEnum):
+    """What a blob name holds, found read-only (dry runs, discovery)."""
 
-    bytes_scanned: int
-    bytes_sent: int
-    total: int | None
-    elapsed: float
-
-    @property
-    def percent(self) -> float | None:
-        return None if not self.total else 100.0 * self.bytes_scanned / self.total
-
-    @property
-    def rate(self) -> float:
-        """Bytes of the blob scanned per second (the pace of the single pass)."""
-        return self.bytes_scanned / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def send_rate(self) -> float:
-        return self.bytes_sent / self.elapsed if self.elapsed > 0 else 0.0
-
-
-ProgressCallback = Callable[[UploadProgress], None]
-
-
-@dataclass(frozen=True)
-class RetryRule:
-    """Our own bounded retry around each Put Page, on top of azure-core's retry policy."""
-
-    attempts: int = 6
-    first_delay: float = 0.5
-    max_delay: float = 20.0
-
-    def delay(self, attempt: int) -> float:
-        return float(min(self.first_delay * 2**attempt, self.max_delay))
+    MISSING = "missing"
+    COMPLETE = "complete"
+    """Ours and marked complete."""
+    INTERRUPTED = "interrupted"
+    """Ours, not marked complete: an upload to resume."""
+    FOREIGN = "foreign"
+    """A blob imgpub did not make."""
+    OTHER_SOURCE = "other-source"
+    """A blob imgpub made from another image."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +109,20 @@ class PageBlobResult:
     """On a conflict: the identity digest found on the blob (``None``: not made by imgpub)."""
 
 
+class UploadAbandoned(CloudError):
+    """The source is corrupt: the upload cannot finish, and its partial blob may be gone."""
+
+    def __init__(self, cause: CorruptSource, *, deleted: bool, blob_url: str) -> None:
+        what = (
+            "the partial blob this run created was deleted, so the re-run takes the same name"
+            if deleted
+            else f"the partial blob {blob_url} was kept (an earlier run made it)"
+        )
+        super().__init__(cause.message, remedy=f"{cause.remedy}; {what}")
+        self.cause = cause
+        self.deleted = deleted
+
+
 @dataclass(frozen=True)
 class _BlobState:
     size: int
@@ -147,18 +147,20 @@ def upload_page_blob(
     *,
     options: UploadOptions | None = None,
     progress: ProgressCallback | None = None,
+    cancel: Cancellation = NEVER,
 ) -> PageBlobResult:
     """Make ``blob_name`` a complete page blob of ``source``: create, resume or reuse it.
 
     Returns ``Outcome.CONFLICT`` (and writes nothing) when the blob exists with another
-    identity. Raises the source's ``InputError`` for a bad image (a VHD footer is checked
-    before anything is created) and ``CloudError`` when the service keeps failing.
+    identity, ``Outcome.INTERRUPTED`` when ``cancel`` stopped it. Raises the source's
+    ``InputError`` for a bad image found before anything is created, ``UploadAbandoned``
+    for one found corrupt while streaming, and ``CloudError`` when the service keeps failing.
     """
     opts = options or UploadOptions()
     source.check()
     identity = source.identity()
     blob = container.get_blob_client(blob_name)
-    url = _without_query(blob.url)
+    url = without_query(blob.url)
     for _ in range(3):
         state = _inspect(blob)
         if state is None:
@@ -172,8 +174,7 @@ def upload_page_blob(
                 )
             except ResourceExistsError:
                 continue  # another run created it just now: look again
-            job = _Upload(blob, opts, progress, size, ByteRanges(), opts.content_type)
-            return job.run(source, blob_name, url, Outcome.CREATED)
+            return _write(blob, source, opts, progress, cancel, size, ByteRanges(), None)
         if state.identity != identity.digest or not state.is_page_blob:
             return PageBlobResult(
                 Outcome.CONFLICT, blob_name, url, state.size, state.content_md5,
@@ -182,28 +183,80 @@ def upload_page_blob(
         if state.content_md5:
             return PageBlobResult(Outcome.EXISTED, blob_name, url, state.size, state.content_md5)
         present = _present_ranges(blob)
-        content_type = state.content_type or opts.content_type
-        job = _Upload(blob, opts, progress, state.size, present, content_type)
-        return job.run(source, blob_name, url, Outcome.RESUMED)
+        return _write(blob, source, opts, progress, cancel, state.size, present, state)
     raise CloudError(f"blob {blob_name}: it keeps appearing and vanishing; re-run the upload")
 
 
-def blob_status(container: ContainerClient, blob_name: str, identity: str) -> Outcome | None:
-    """What :func:`upload_page_blob` would find, read-only: for dry runs and publish-only runs.
+def _write(
+    blob: BlobClient,
+    source: DiskSource,
+    opts: UploadOptions,
+    progress: ProgressCallback | None,
+    cancel: Cancellation,
+    size: int,
+    present: ByteRanges,
+    found: _BlobState | None,
+) -> PageBlobResult:
+    """One pass, then the completion marker; ``found`` is None when this run created it."""
+    outcome = Outcome.CREATED if found is None else Outcome.RESUMED
+    content_type = (found.content_type if found else None) or opts.content_type
+    url = without_query(blob.url)
+    writer = PageWriter(
+        blob, size=size, present=present, concurrency=opts.concurrency, retry=opts.retry,
+        progress=progress, cancel=cancel,
+    )  # fmt: skip
+    chunks = source.blob_chunks()
+    try:
+        with contextlib.closing(chunks):
+            done = writer.write(chunks, source.blob_size())
+    except CorruptSource as exc:
+        deleted = found is None and _delete_partial(blob, source.identity().digest)
+        raise UploadAbandoned(exc, deleted=deleted, blob_url=url) from exc
+    name = blob.blob_name
+    if not done.complete:
+        return PageBlobResult(
+            Outcome.INTERRUPTED, name, url, done.size, None, done.scanned, done.sent,
+            done.pages, done.retries,
+        )  # fmt: skip
+    if done.end != done.size:
+        blob.resize_blob(done.end)
+    blob.set_http_headers(
+        ContentSettings(content_type=content_type, content_md5=bytearray(done.digest))
+    )
+    writer.report_done()
+    return PageBlobResult(
+        outcome, name, url, done.end, done.digest, done.scanned, done.sent, done.pages,
+        done.retries,
+    )  # fmt: skip
 
-    ``identity`` is the source's identity digest. ``None``: no such blob (or container);
-    ``EXISTED``: complete and ours; ``RESUMED``: ours but interrupted; ``CONFLICT``: someone
-    else's blob under that name.
-    """
+
+def _delete_partial(blob: BlobClient, identity: str) -> bool:
+    """Delete the blob if it is still our incomplete upload; whether it is gone."""
+    try:
+        state = _inspect(blob)
+        if state is None:
+            return True
+        if state.identity != identity or state.content_md5:
+            return False
+        blob.delete_blob()
+    except AzureError:
+        return False
+    return True
+
+
+def blob_status(container: ContainerClient, blob_name: str, identity: str) -> BlobStatus:
+    """What :func:`upload_page_blob` would find, read-only (``identity``: the source's digest)."""
     try:
         state = _inspect(container.get_blob_client(blob_name))
-    except ResourceNotFoundError:
-        return None
+    except ResourceNotFoundError:  # the container does not exist
+        return BlobStatus.MISSING
     if state is None:
-        return None
-    if state.identity != identity or not state.is_page_blob:
-        return Outcome.CONFLICT
-    return Outcome.EXISTED if state.content_md5 else Outcome.RESUMED
+        return BlobStatus.MISSING
+    if state.identity is None or not state.is_page_blob:
+        return BlobStatus.FOREIGN
+    if state.identity != identity:
+        return BlobStatus.OTHER_SOURCE
+    return BlobStatus.COMPLETE if state.content_md5 else BlobStatus.INTERRUPTED
 
 
 def _present_ranges(blob: BlobClient) -> ByteRanges:
@@ -229,164 +282,3 @@ def _inspect(blob: BlobClient) -> _BlobState | None:
         content_type=settings.content_type,
         is_page_blob=str(props.blob_type).lower().endswith("pageblob"),
     )
-
-
-class _Upload:
-    """One pass over the source: hash everything, send what is missing, then mark complete."""
-
-    def __init__(
-        self,
-        blob: BlobClient,
-        opts: UploadOptions,
-        progress: ProgressCallback | None,
-        size: int,
-        present: ByteRanges,
-        content_type: str,
-    ) -> None:
-        self._blob = blob
-        self._opts = opts
-        self._progress = progress
-        self._size = size
-        self._present = present
-        self._content_type = content_type
-        self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(max(opts.concurrency, 1) * 2)
-        self._pending: set[Future[None]] = set()
-        self._errors: list[BaseException] = []
-        self._sent = 0
-        self._pages = 0
-        self._retries = 0
-        self._scanned = 0
-        self._started = time.monotonic()
-
-    def run(self, source: DiskSource, name: str, url: str, outcome: Outcome) -> PageBlobResult:
-        md5 = hashlib.md5(usedforsecurity=False)
-        total = source.blob_size()
-        end = 0
-        chunks = source.blob_chunks()
-        with (
-            contextlib.closing(chunks),
-            ThreadPoolExecutor(max(self._opts.concurrency, 1), "imgpub-page") as pool,
-        ):
-            try:
-                for chunk in chunks:
-                    if chunk.offset != end:
-                        raise ValueError(f"chunk at {chunk.offset}, expected {end}")
-                    end = chunk.end
-                    if chunk.data is None:
-                        for piece in _pieces(chunk.length, HOLE_STEP):
-                            hash_zeros(md5, piece)
-                            self._report(piece, total)
-                        continue
-                    md5.update(chunk.data)
-                    self._send_chunk(pool, chunk)
-                    self._report(chunk.length, total)
-                self._drain()
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
-        if end != self._size:
-            self._blob.resize_blob(end)
-        digest = md5.digest()
-        self._blob.set_http_headers(
-            ContentSettings(content_type=self._content_type, content_md5=bytearray(digest))
-        )
-        self._report(0, total or end)
-        return PageBlobResult(
-            outcome, name, url, end, digest, self._scanned, self._sent, self._pages,
-            self._retries,
-        )  # fmt: skip
-
-    def _send_chunk(self, pool: ThreadPoolExecutor, chunk: Chunk) -> None:
-        assert chunk.data is not None
-        for start, stop in nonzero_runs(chunk.data):
-            for lo, hi in self._present.missing(chunk.offset + start, chunk.offset + stop):
-                if hi - lo > MAX_PAGE_WRITE:
-                    raise ValueError(f"a page write of {hi - lo} bytes exceeds 4 MiB")
-                self._grow_to(hi)
-                page = chunk.data[lo - chunk.offset : hi - chunk.offset]
-                self._raise_failure()
-                self._slots.acquire()
-                future = pool.submit(self._put_page, page, lo)
-                with self._lock:
-                    self._pending.add(future)
-                future.add_done_callback(self._done)
-
-    def _grow_to(self, end: int) -> None:
-        """Resize before writing past the end; only for sources of unknown size."""
-        if end <= self._size:
-            return
-        new = min(max(-(-end // GROW_STEP) * GROW_STEP, self._size * 2), MAX_PAGE_BLOB)
-        if end > new:
-            raise CloudError(f"the disk exceeds the {MAX_PAGE_BLOB} byte page blob limit")
-        self._blob.resize_blob(new)
-        self._size = new
-
-    def _put_page(self, page: bytes, offset: int) -> None:
-        rule = self._opts.retry
-        for attempt in range(rule.attempts):
-            try:
-                self._blob.upload_page(page, offset, len(page), validate_content="md5")
-            except (ServiceRequestError, ServiceResponseError, ConnectionError) as exc:
-                failure: BaseException = exc
-            except HttpResponseError as exc:
-                if exc.status_code not in RETRYABLE_STATUS:
-                    raise
-                failure = exc
-            else:
-                with self._lock:
-                    self._sent += len(page)
-                    self._pages += 1
-                return
-            if attempt + 1 == rule.attempts:
-                raise CloudError(
-                    f"Put Page at offset {offset} failed {rule.attempts} times ({failure}); "
-                    "re-run to resume the upload"
-                ) from failure
-            with self._lock:
-                self._retries += 1
-            time.sleep(rule.delay(attempt))
-
-    def _done(self, future: Future[None]) -> None:
-        self._slots.release()
-        with self._lock:
-            self._pending.discard(future)
-            error = None if future.cancelled() else future.exception()
-            if error is not None:
-                self._errors.append(error)
-
-    def _raise_failure(self) -> None:
-        with self._lock:
-            failure = self._errors[0] if self._errors else None
-        if failure is not None:
-            raise failure
-
-    def _drain(self) -> None:
-        while True:
-            with self._lock:
-                pending = next(iter(self._pending), None)
-            if pending is None:
-                break
-            pending.exception()  # waits; errors are collected by _done
-        self._raise_failure()
-
-    def _report(self, scanned: int, total: int | None) -> None:
-        self._scanned += scanned
-        if self._progress is None:
-            return
-        with self._lock:
-            sent = self._sent
-        elapsed = time.monotonic() - self._started
-        self._progress(UploadProgress(self._scanned, sent, total, elapsed))
-
-
-def _pieces(length: int, step: int) -> Iterator[int]:
-    while length > 0:
-        piece = min(length, step)
-        yield piece
-        length -= piece
-
-
-def _without_query(url: str) -> str:
-    """The blob URL without a SAS token, safe for logs and outputs."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))

@@ -20,18 +20,22 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from azure.storage.blob import BlobServiceClient
 
 from imgpub.azure.clouds import AzureCloud
 from imgpub.errors import InputError
+from imgpub.redact import without_query
+from imgpub.text import first_line
 
 CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
 SANDBOX_API_VERSION = "2025-11-05"
 """The newest blob service version Azurite 3.35 serves (local-services.md §2)."""
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _SECRET_KEYS = ("accountkey", "sharedaccesssignature")
+_URL_CREDENTIALS = ("sig", "x-amz-signature", "x-amz-security-token", "x-amz-credential")
+"""Query parameters of SAS and presigned URLs that grant access; masked one by one too."""
 
 
 @dataclass(frozen=True)
@@ -73,19 +77,75 @@ def connection_string_secrets(text: str) -> list[str]:
 
 
 def url_secrets(url: str) -> list[str]:
-    """The query string of a URL (a SAS or a presigned signature) and its ``sig`` value."""
-    query = urlsplit(url).query
+    """The query string of a URL (a SAS or a presigned signature) and its credential values."""
+    try:
+        query = urlsplit(url).query
+    except ValueError:
+        return []
     if not query:
         return []
     out = [query]
-    out.extend(v for k, v in parse_qsl(query) if k.lower() in ("sig", "x-amz-signature") and v)
+    out.extend(v for k, v in parse_qsl(query) if k.lower() in _URL_CREDENTIALS and v)
     return out
 
 
-def without_query(url: str) -> str:
-    """A URL without its query string: safe for logs, outputs and ARM source URIs."""
+def check_connection_string(text: str, origin: str) -> dict[str, str]:
+    """Its pairs, if the string can name a blob endpoint; else an ``InputError`` (no I/O).
+
+    The SDK's own parser fails late and as a bare ``ValueError`` (``BlobEndpoint=http://[::1``
+    is "Invalid IPv6 URL"), which would reach the user as a bug report.
+    """
+    pairs = parse_connection_string(text)
+    name = "storage-connection-string"
+    where = "the connection string" + ("" if origin == name else f" in {origin}")
+    fix = "copy it again from the storage account's Access keys page"
+    if pairs.get("usedevelopmentstorage", "").lower() == "true":
+        return pairs
+    endpoint = pairs.get("blobendpoint", "")
+    if endpoint:
+        try:
+            parts = urlsplit(endpoint)
+            host = parts.hostname
+        except ValueError as exc:
+            raise InputError(name, f"{where} has an invalid BlobEndpoint ({exc})", fix) from None
+        if parts.scheme not in ("http", "https") or not host:
+            raise InputError(name, f"{where} has a BlobEndpoint that is not an http(s) URL", fix)
+    elif not pairs.get("accountname"):
+        raise InputError(name, f"{where} names neither AccountName nor BlobEndpoint", fix)
+    if not any(pairs.get(k) for k in _SECRET_KEYS):
+        raise InputError(name, f"{where} has neither AccountKey nor SharedAccessSignature", fix)
+    return pairs
+
+
+def planned_blob_endpoint(connection_string: str | None, cloud: AzureCloud, account: str) -> str:
+    """The blob endpoint a connection string or an account name gives, without a client."""
+    if connection_string:
+        pairs = parse_connection_string(connection_string)
+        endpoint = _blob_endpoint(pairs)
+        if endpoint:
+            return without_query(endpoint).rstrip("/")
+        account = pairs.get("accountname", account)
+    return cloud.blob_endpoint(account)
+
+
+def _blob_endpoint(pairs: Mapping[str, str]) -> str:
+    """The BlobEndpoint a connection string names ('' when it names only the account)."""
+    endpoint = pairs.get("blobendpoint", "")
+    if pairs.get("usedevelopmentstorage", "").lower() == "true":
+        endpoint = endpoint or "http://127.0.0.1:10000/devstoreaccount1"
+    return endpoint
+
+
+def account_of(url: str, cloud: AzureCloud) -> str | None:
+    """The storage account of a blob URL (host label, or the first path part on Azurite)."""
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    host = parts.hostname or ""
+    if host.endswith(f".blob.{cloud.storage_suffix}"):
+        return host.split(".", 1)[0]
+    segments = [p for p in parts.path.split("/") if p]
+    if host in _LOOPBACK and segments:
+        return segments[0]
+    return None
 
 
 def is_local_endpoint(url: str) -> bool:
@@ -123,10 +183,7 @@ def storage_access(
     if connection_string:
         for secret in connection_string_secrets(connection_string):
             mask(secret)
-        pairs = parse_connection_string(connection_string)
-        endpoint = pairs.get("blobendpoint", "")
-        if pairs.get("usedevelopmentstorage", "").lower() == "true":
-            endpoint = endpoint or "http://127.0.0.1:10000/devstoreaccount1"
+        endpoint = _blob_endpoint(parse_connection_string(connection_string))
         local = is_local_endpoint(endpoint) if endpoint else False
         kwargs: dict[str, Any] = {}
         if local or sandbox:
@@ -134,7 +191,7 @@ def storage_access(
         try:
             service = BlobServiceClient.from_connection_string(connection_string, **kwargs)
         except (ValueError, TypeError) as exc:
-            problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            problem = first_line(exc)
             # The SDK's messages never quote the string itself, and it is masked anyway.
             raise InputError(
                 origin if origin != CONNECTION_STRING_ENV else "storage-connection-string",

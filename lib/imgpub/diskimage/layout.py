@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from imgpub.diskimage.chunks import Chunk, pad_to_sector
+from imgpub.diskimage.errors import CorruptSource
 from imgpub.diskimage.vhd import FOOTER_SIZE, MIB, build_footer, check_fixed_vhd
 
 
@@ -49,7 +50,8 @@ def vhd_passthrough(disk: Iterable[Chunk], *, name: str) -> Iterator[Chunk]:
     """Blob chunks of a fixed VHD read as one stream: the last 512 bytes are its footer.
 
     One chunk is held back so the footer can be split off when the stream ends; the footer
-    is validated against the total length before it is yielded.
+    is validated against the total length before it is yielded. A bad one is
+    ``CorruptSource``: the blob written so far can never be completed from this stream.
     """
     held: list[Chunk] = []
     for chunk in disk:
@@ -60,7 +62,8 @@ def vhd_passthrough(disk: Iterable[Chunk], *, name: str) -> Iterator[Chunk]:
     total = held[-1].end if held else 0
     tail = b"".join(c.data if c.data is not None else bytes(c.length) for c in held)
     footer_at = total - FOOTER_SIZE
-    check_fixed_vhd(tail[-FOOTER_SIZE:] if total >= FOOTER_SIZE else tail, total, name=name)
+    last = tail[-FOOTER_SIZE:] if total >= FOOTER_SIZE else tail
+    check_fixed_vhd(last, total, name=name, error=CorruptSource)
     start = held[0].offset
     body = tail[: footer_at - start]
     if body:

@@ -3,8 +3,10 @@
 Both are read exactly once, as one sequential stream, straight into the uploader; nothing
 is written to local disk. The identity comes from a HEAD request (``head_object`` for S3)
 before any upload decision, so that a re-run that finds its complete blob downloads
-nothing. A broken connection mid-stream is resumed with a Range request pinned to the
-same object version (If-Range / IfMatch), never by starting over.
+nothing. Before anything is written, ranged reads check what they cheaply can: a
+compressed image's first bytes decompress, an uncompressed VHD's footer is valid. A broken
+connection mid-stream is resumed with a Range request pinned to the same object version
+(If-Range / IfMatch), never by starting over.
 """
 
 from __future__ import annotations
@@ -17,13 +19,22 @@ from collections.abc import Callable, Generator, Mapping
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
-from imgpub.diskimage.chunks import Chunk, Readable
+from imgpub.diskimage.chunks import Chunk, Readable, read_full
 from imgpub.diskimage.identity import SourceIdentity, fingerprint_of
 from imgpub.diskimage.layout import raw_blob_size
-from imgpub.diskimage.source import ImageKind, image_kind, source_name, stream_blob_chunks
+from imgpub.diskimage.streams import (
+    PEEK_BYTES,
+    ImageKind,
+    check_size,
+    check_stream_start,
+    image_kind,
+    source_name,
+    stream_blob_chunks,
+)
+from imgpub.diskimage.vhd import FOOTER_SIZE, check_fixed_vhd
 from imgpub.errors import InputError
+from imgpub.redact import without_query
 
 _STREAM_ERRORS = (ConnectionError, TimeoutError, http.client.HTTPException, urllib.error.URLError)
 _RESUME_ATTEMPTS = 5
@@ -89,6 +100,7 @@ class _RemoteSource:
     """
 
     _kind: ImageKind
+    _checked = False
     #: Errors after which the stream is reopened at the current byte.
     _stream_errors: tuple[type[BaseException], ...] = _STREAM_ERRORS
 
@@ -105,9 +117,34 @@ class _RemoteSource:
     def _open_at(self, position: int) -> Readable:
         raise NotImplementedError
 
+    def _read_range(self, start: int, length: int) -> bytes | None:
+        """``length`` bytes at ``start`` (fewer at the end), or None if Range is not served."""
+        raise NotImplementedError
+
+    @property
+    def _where(self) -> str:
+        raise NotImplementedError
+
     def check(self) -> None:
-        """Reachability (the metadata request); a VHD's footer is checked as the stream ends."""
-        self._headers()
+        """Reachability, then what ranged reads show before a write: size, footer, stream start.
+
+        A VHD's footer is read from the object's end when its length is known; otherwise it
+        is checked as the stream ends.
+        """
+        if self._checked:
+            return
+        size = self.identity().size
+        check_size(size, self._kind, self._where)
+        if self._kind.compression != "none":
+            prefix = self._read_range(0, PEEK_BYTES)
+            if prefix is not None:
+                whole = size is not None and size <= len(prefix)
+                check_stream_start(prefix, self._kind, self._where, whole=whole)
+        elif self._kind.format == "vhd" and size is not None and size >= FOOTER_SIZE:
+            tail = self._read_range(size - FOOTER_SIZE, FOOTER_SIZE)
+            if tail is not None:
+                check_fixed_vhd(tail, size, name="image")
+        self._checked = True
 
     def blob_size(self) -> int | None:
         length = self.identity().size
@@ -138,6 +175,10 @@ class HttpSource(_RemoteSource):
     def name(self) -> str:
         return source_name(self.url)
 
+    @property
+    def _where(self) -> str:
+        return without_query(self.url)
+
     def _request(
         self, method: str, headers: Mapping[str, str], *, transient_5xx: bool = False
     ) -> http.client.HTTPResponse:
@@ -154,17 +195,17 @@ class HttpSource(_RemoteSource):
         except urllib.error.HTTPError as exc:
             exc.close()
             if transient_5xx and exc.code >= 500:
-                raise ConnectionError(f"HTTP {exc.code} from {_redacted(self.url)}") from exc
+                raise ConnectionError(f"HTTP {exc.code} from {without_query(self.url)}") from exc
             raise InputError(
                 "image",
-                f"{_redacted(self.url)} answered HTTP {exc.code} {exc.reason}",
+                f"{without_query(self.url)} answered HTTP {exc.code} {exc.reason}",
                 "check the URL and that the image is published",
             ) from exc
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise InputError(
                 "image",
-                f"{_redacted(self.url)} is unreachable ({reason})",
+                f"{without_query(self.url)} is unreachable ({reason})",
                 "check the URL and the network",
             ) from exc
         return response
@@ -199,10 +240,8 @@ class HttpSource(_RemoteSource):
         head = self._headers()
         length = _int_or_none(head.get("content-length"))
         modified = _http_date(head.get("last-modified"))
-        parts = urlsplit(self.url)
-        stable_url = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
         fingerprint = fingerprint_of(
-            stable_url, head.get("etag"), head.get("last-modified"), length
+            without_query(self.url), head.get("etag"), head.get("last-modified"), length
         )
         return SourceIdentity(self.name, length, fingerprint, modified)
 
@@ -219,10 +258,17 @@ class HttpSource(_RemoteSource):
             response.close()
             raise InputError(
                 "image",
-                f"{_redacted(self.url)} changed or ignores Range while being read",
+                f"{without_query(self.url)} changed or ignores Range while being read",
                 "re-run when the image is stable",
             )
         return response
+
+    def _read_range(self, start: int, length: int) -> bytes | None:
+        last = start + length - 1
+        with self._request("GET", {"Range": f"bytes={start}-{last}"}) as response:
+            if response.status != 206:
+                return None  # the server sends the whole object: not worth reading here
+            return read_full(response, length)
 
 
 class S3Client(Protocol):
@@ -247,6 +293,10 @@ class S3Source(_RemoteSource):
     @property
     def name(self) -> str:
         return source_name(self.key)
+
+    @property
+    def _where(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
 
     def _headers(self) -> Mapping[str, Any]:
         if self._head is None:
@@ -280,6 +330,21 @@ class S3Source(_RemoteSource):
         body: Readable = self._client.get_object(**kwargs)["Body"]
         return body
 
+    def _read_range(self, start: int, length: int) -> bytes | None:
+        kwargs: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": self.key,
+            "Range": f"bytes={start}-{start + length - 1}",
+        }
+        try:
+            body = self._client.get_object(**kwargs)["Body"]
+            data = read_full(body, length)
+        except Exception as exc:  # botocore's ClientError and connection errors alike
+            raise InputError(
+                "image", f"{self._where} cannot be read ({exc})", "check the bucket and key"
+            ) from exc
+        return data
+
 
 def _botocore_stream_errors() -> type[BaseException]:
     try:
@@ -304,9 +369,3 @@ def _http_date(value: str | None) -> int | None:
         return int(parsedate_to_datetime(value).timestamp())
     except (TypeError, ValueError):
         return None
-
-
-def _redacted(url: str) -> str:
-    """The URL without its query string, which may hold a SAS token or a signature."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))

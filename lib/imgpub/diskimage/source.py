@@ -3,120 +3,45 @@
 Every source answers the same three questions an uploader asks, in this order:
 
 1. ``identity()`` — cheap, before any upload decision (reuse, resume or conflict);
-2. ``check()`` and ``blob_size()`` — validate what can be validated up front (a VHD footer)
+2. ``check()`` and ``blob_size()`` — validate what can be validated before anything is
+   written (a VHD footer, an empty or too small image, a stream that does not decompress)
    and say how long the blob will be, or ``None`` when only the end of a compressed stream
    will tell;
 3. ``blob_chunks()`` — the blob, in order, read exactly once and never written to disk.
+
+This module holds the local file and :func:`open_source`; remote sources live in
+:mod:`imgpub.diskimage.remote`, and what both share in :mod:`imgpub.diskimage.streams`.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import lzma
 import os
-import zlib
-from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+import stat
+from collections.abc import Generator
 from pathlib import Path
-from typing import BinaryIO, Literal, Protocol, cast
-from urllib.parse import unquote, urlsplit
+from typing import BinaryIO, cast
+from urllib.parse import urlsplit
 
-from imgpub.diskimage.chunks import Chunk, Readable, extent_chunks, pread_reader, stream_chunks
+from imgpub.diskimage import remote
+from imgpub.diskimage.chunks import Chunk, Readable, extent_chunks, pread_reader
 from imgpub.diskimage.extents import data_extents
 from imgpub.diskimage.identity import SourceIdentity
-from imgpub.diskimage.layout import raw_as_fixed_vhd, raw_blob_size, vhd_passthrough
+from imgpub.diskimage.layout import raw_as_fixed_vhd, raw_blob_size
+from imgpub.diskimage.streams import (
+    PEEK_BYTES,
+    DiskSource,
+    ImageKind,
+    check_size,
+    check_stream_start,
+    image_kind,
+    stream_blob_chunks,
+)
 from imgpub.diskimage.vhd import FOOTER_SIZE, check_fixed_vhd
 from imgpub.errors import InputError
 
-Format = Literal["raw", "vhd"]
-Compression = Literal["none", "xz", "gz"]
-
 _SAMPLE = 64 * 1024
 _SAMPLES = 32
-
-
-@dataclass(frozen=True)
-class ImageKind:
-    """What a file name says about its content."""
-
-    format: Format
-    compression: Compression
-
-
-class DiskSource(Protocol):
-    """What the page-blob uploader needs from a disk image."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def kind(self) -> ImageKind: ...
-
-    def identity(self) -> SourceIdentity: ...
-
-    def check(self) -> None: ...
-
-    def blob_size(self) -> int | None: ...
-
-    def blob_chunks(self) -> Generator[Chunk, None, None]: ...
-
-
-def image_kind(name: str) -> ImageKind:
-    """``.xz``/``.gz`` compression, then ``.vhd`` (fixed VHD) or anything else (RAW)."""
-    lower = name.lower()
-    compression: Compression = "none"
-    if lower.endswith(".xz"):
-        compression, lower = "xz", lower[:-3]
-    elif lower.endswith(".gz"):
-        compression, lower = "gz", lower[:-3]
-    return ImageKind("vhd" if lower.endswith(".vhd") else "raw", compression)
-
-
-class _Decompressed:
-    """A streaming decompressor (the stdlib's, multi-member aware) with one-line errors."""
-
-    def __init__(self, raw: Readable, compression: Compression, name: str) -> None:
-        # The stdlib readers only ever call read() on their file object.
-        fileobj = cast("BinaryIO", raw)
-        self._file: lzma.LZMAFile | gzip.GzipFile = (
-            lzma.LZMAFile(fileobj)  # noqa: SIM115 - closed with the underlying stream
-            if compression == "xz"
-            else gzip.GzipFile(fileobj=fileobj, mode="rb")
-        )
-        self._compression = compression
-        self._name = name
-
-    def read(self, size: int = -1, /) -> bytes:
-        try:
-            return self._file.read(size)
-        except EOFError as exc:
-            raise InputError(
-                self._name,
-                f"the {self._compression} stream ends early (truncated download?)",
-                "download the image again",
-            ) from exc
-        except (lzma.LZMAError, zlib.error, gzip.BadGzipFile) as exc:
-            raise InputError(
-                self._name,
-                f"the {self._compression} stream is corrupt ({exc})",
-                "download or compress the image again",
-            ) from exc
-
-
-def decompressed(raw: Readable, compression: Compression, name: str) -> Readable:
-    """``raw`` itself, or a streaming decompressor over it."""
-    return raw if compression == "none" else _Decompressed(raw, compression, name)
-
-
-def stream_blob_chunks(
-    stream: Readable, kind: ImageKind, identity: SourceIdentity
-) -> Iterator[Chunk]:
-    """The blob chunks of a sequential disk stream, RAW or VHD."""
-    disk = stream_chunks(decompressed(stream, kind.compression, identity.name))
-    if kind.format == "vhd":
-        return vhd_passthrough(disk, name=identity.name)
-    return raw_as_fixed_vhd(disk, seed=identity.digest, unix_timestamp=identity.modified)
 
 
 class LocalSource:
@@ -136,12 +61,19 @@ class LocalSource:
         return self._kind
 
     def _open(self) -> int:
+        """The file, opened for reading; a directory or an unopenable path is bad input."""
         try:
-            return os.open(self.path, os.O_RDONLY)
+            fd = os.open(self.path, os.O_RDONLY)
         except OSError as exc:
             raise InputError(
                 "image", f"cannot open {self.path}: {exc.strerror}", "check the path"
             ) from exc
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise InputError(
+                "image", f"{self.path} is a directory", "give the path of the disk image file"
+            )
+        return fd
 
     def identity(self) -> SourceIdentity:
         """Size, sparse layout and sampled blocks: cheap, and changes when the build changes.
@@ -165,16 +97,23 @@ class LocalSource:
         return self._identity
 
     def check(self) -> None:
-        """A VHD's footer, checksum, type and size are checked before anything is sent."""
-        if self._kind != ImageKind("vhd", "none"):
-            return
+        """Everything that can be known before a write: size, a VHD's footer, the stream's start.
+
+        An empty or too small image, a VHD whose footer breaks Azure's rules and a compressed
+        file that does not decompress are input errors here, before anything is created.
+        """
         fd = self._open()
         try:
             size = os.fstat(fd).st_size
-            tail = os.pread(fd, FOOTER_SIZE, max(size - FOOTER_SIZE, 0))
+            check_size(size, self._kind, str(self.path))
+            if self._kind == ImageKind("vhd", "none"):
+                tail = os.pread(fd, FOOTER_SIZE, max(size - FOOTER_SIZE, 0))
+                check_fixed_vhd(tail, size, name="image")
+            elif self._kind.compression != "none":
+                prefix = os.pread(fd, PEEK_BYTES, 0)
+                check_stream_start(prefix, self._kind, str(self.path), whole=size <= PEEK_BYTES)
         finally:
             os.close(fd)
-        check_fixed_vhd(tail, size, name="image")
 
     def blob_size(self) -> int | None:
         if self._kind.compression != "none":
@@ -217,17 +156,8 @@ def _sample_offsets(size: int) -> list[int]:
     return [i * step for i in range(_SAMPLES)]
 
 
-def source_name(url_or_path: str) -> str:
-    """The file name part of a path or URL, without query string."""
-    path = urlsplit(url_or_path).path if "://" in url_or_path else url_or_path
-    return unquote(path.rstrip("/").rsplit("/", 1)[-1])
-
-
 def open_source(image: str, *, s3_client: object | None = None) -> DiskSource:
     """The source for the ``image`` input: a local path, an http(s) URL or ``s3://b/k``."""
-    # Imported here because remote builds on this module.
-    from imgpub.diskimage import remote
-
     scheme = urlsplit(image).scheme.lower() if "://" in image else ""
     if scheme in ("http", "https"):
         return remote.HttpSource(image)

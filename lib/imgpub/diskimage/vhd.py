@@ -131,10 +131,12 @@ def build_footer(size: int, *, seed: str, unix_timestamp: int | None = None) -> 
     return unsigned[:_CHECKSUM_OFFSET] + checksum.to_bytes(4, "big") + unsigned[68:]
 
 
-def parse_footer(data: bytes, *, name: str = "image") -> VhdFooter:
+def parse_footer(
+    data: bytes, *, name: str = "image", error: type[InputError] = InputError
+) -> VhdFooter:
     """Parse and check a footer's cookie and checksum; anything else is the caller's rule."""
     if len(data) != FOOTER_SIZE:
-        raise InputError(
+        raise error(
             name,
             f"the VHD footer is {len(data)} bytes, not {FOOTER_SIZE} (file truncated?)",
             "supply a complete fixed VHD, or the RAW disk instead",
@@ -142,13 +144,13 @@ def parse_footer(data: bytes, *, name: str = "image") -> VhdFooter:
     (cookie, _features, _version, _offset, timestamp, app, _cver, _host, orig, cur, cyl, heads,
      spt, disk_type, checksum, uid, _saved) = _LAYOUT.unpack(data)  # fmt: skip
     if cookie != COOKIE:
-        raise InputError(
+        raise error(
             name,
             "no VHD footer (the last 512 bytes do not start with 'conectix')",
             "supply a fixed VHD (qemu-img convert -O vpc -o subformat=fixed,force_size) or a RAW",
         )
     if checksum != footer_checksum(data):
-        raise InputError(
+        raise error(
             name,
             f"the VHD footer checksum is 0x{checksum:08x}, expected 0x{footer_checksum(data):08x}",
             "the footer is corrupt; rebuild the VHD or supply the RAW disk",
@@ -156,23 +158,29 @@ def parse_footer(data: bytes, *, name: str = "image") -> VhdFooter:
     return VhdFooter(cur, orig, disk_type, Geometry(cyl, heads, spt), timestamp, uid, app, checksum)
 
 
-def validate_fixed_vhd(footer: VhdFooter, file_size: int | None, *, name: str = "image") -> None:
+def validate_fixed_vhd(
+    footer: VhdFooter,
+    file_size: int | None,
+    *,
+    name: str = "image",
+    error: type[InputError] = InputError,
+) -> None:
     """Azure's rules: fixed type, whole MiB, and the file is exactly disk + footer."""
     if footer.disk_type != DISK_TYPE_FIXED:
         kind = {3: "dynamic", 4: "differencing"}.get(footer.disk_type, f"type {footer.disk_type}")
-        raise InputError(
+        raise error(
             name,
             f"the VHD is {kind}, Azure accepts only fixed VHDs",
             "convert it: qemu-img convert -O vpc -o subformat=fixed,force_size, or supply the RAW",
         )
     if footer.current_size <= 0 or footer.current_size % MIB:
-        raise InputError(
+        raise error(
             name,
             f"the VHD disk size {footer.current_size} is not a whole number of MiB",
             "pad the RAW to a MiB multiple before converting, or supply the RAW (imgpub pads it)",
         )
     if file_size is not None and file_size != footer.current_size + FOOTER_SIZE:
-        raise InputError(
+        raise error(
             name,
             f"the VHD file is {file_size} bytes but its footer says "
             f"{footer.current_size} + {FOOTER_SIZE}",
@@ -180,12 +188,19 @@ def validate_fixed_vhd(footer: VhdFooter, file_size: int | None, *, name: str = 
         )
 
 
-def check_fixed_vhd(tail: bytes, file_size: int | None, *, name: str = "image") -> VhdFooter:
-    """Parse the last 512 bytes of a VHD file and apply every Azure rule."""
+def check_fixed_vhd(
+    tail: bytes,
+    file_size: int | None,
+    *,
+    name: str = "image",
+    error: type[InputError] = InputError,
+) -> VhdFooter:
+    """Parse the last 512 bytes of a VHD file and apply every Azure rule.
+
+    ``error`` is the class raised: a stream found bad at its end raises ``CorruptSource``.
+    """
     if file_size is not None and file_size < FOOTER_SIZE:
-        raise InputError(
-            name, f"the VHD file is only {file_size} bytes", "supply a complete fixed VHD"
-        )
-    footer = parse_footer(tail, name=name)
-    validate_fixed_vhd(footer, file_size, name=name)
+        raise error(name, f"the VHD file is only {file_size} bytes", "supply a complete fixed VHD")
+    footer = parse_footer(tail, name=name, error=error)
+    validate_fixed_vhd(footer, file_size, name=name, error=error)
     return footer

@@ -18,6 +18,7 @@ from typing import Protocol
 
 import yaml
 
+from imgpub.aws.image_sharing import ShareAudience
 from imgpub.errors import InputError
 from imgpub.mirror.durations import parse_deprecate_after, parse_timeout
 from imgpub.mirror.ssm_names import SsmTemplate, parse_template
@@ -64,26 +65,6 @@ class RegionSelection:
     explicit: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     origin: str = "regions"  # the input to name in errors: "regions" or "config"
-
-
-@dataclass(frozen=True)
-class ShareAudience:
-    """Who gets launch permission (and, for snapshots, create-volume permission)."""
-
-    public: bool = False
-    accounts: tuple[str, ...] = ()
-    organizations: tuple[str, ...] = ()
-    ous: tuple[str, ...] = ()
-    snapshots: bool = True
-
-    @property
-    def any(self) -> bool:
-        return self.public or bool(self.accounts or self.organizations or self.ous)
-
-    @property
-    def private_entities(self) -> bool:
-        """Audiences that only DescribeImageAttribute can verify (``Public`` covers ``all``)."""
-        return bool(self.accounts or self.organizations or self.ous)
 
 
 @dataclass(frozen=True)

@@ -1,39 +1,27 @@
-"""From discovered state to the plan: only what is missing, as a pure value.
+"""The plan of one mirror-ami run, and how it reports itself.
 
-Identity of a copy is its **name** (EC2 names are unique per account and region, and a
-copy keeps the source's name) confirmed by its ``SourceAMI`` tag. So a re-run finds the
-copies of an earlier run — finished, pending, or left untagged by a crash — by one
-DescribeImages per region for all sources, and plans a copy only where none exists. The
-client token (derived from source AMI and region) additionally makes a repeated CopyImage
-within EC2's idempotency window return the same copy.
-
-The plan is also the whole answer of a dry run.
+The plan is a pure value built from what discovery found (:mod:`imgpub.mirror.planning`):
+one :class:`CopyTarget` per (source AMI, region) with what to do there, plus everything
+apply needs (audience, encryption, deprecation, SSM templates, concurrency, deadline,
+table files), so apply never looks back at the inputs. It is also the whole answer of a
+dry run: its lines, targets, outputs and summary below are what ``--dry-run`` shows and
+records.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from imgpub.aws.ec2_images import ImageRecord
-from imgpub.errors import InputError
-from imgpub.mirror.model import (
-    MANAGED_BY_VALUE,
-    MAX_TAGS_PER_RESOURCE,
-    TAG_COPIED_AT,
-    TAG_MANAGED_BY,
-    TAG_SOURCE_AMI,
-    TAG_SOURCE_REGION,
-    MirrorInputs,
-    ShareAudience,
-)
-from imgpub.mirror.ssm_names import ImageFacts, SsmParameter, plan_parameters, stand_in_image_id
-
-MAX_TOKEN = 64
-BPA_UNBLOCKED = "unblocked"
+from imgpub.aws.image_sharing import ShareAudience
+from imgpub.gha import Summary
+from imgpub.mirror.ssm_names import SsmParameter, SsmTemplate
+from imgpub.results import Target, TargetState
+from imgpub.stage import json_output
 
 
 class Action(StrEnum):
@@ -64,7 +52,7 @@ class SourceImage:
 
 
 @dataclass(frozen=True)
-class Target:
+class CopyTarget:
     """One (source AMI, region) and what to do there."""
 
     source_ami: str
@@ -79,6 +67,15 @@ class Target:
     kms_key_id: str | None = None
     problem: str = ""  # why BLOCKED
 
+    @property
+    def key(self) -> str:
+        """The target's key in the results document."""
+        return f"{self.source_ami}@{self.region}"
+
+    @property
+    def kind(self) -> str:
+        return "ami-source" if self.action is Action.SOURCE else "ami-copy"
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -87,192 +84,146 @@ class Plan:
     source_region: str
     regions: tuple[str, ...]  # copy destinations, sorted; the source region excluded
     sources: tuple[SourceImage, ...]
-    targets: tuple[Target, ...]
+    copy_targets: tuple[CopyTarget, ...]
     share: ShareAudience
     encrypt: bool
     deprecate_at: datetime | None
     unblock_regions: tuple[str, ...]  # BPA will be disabled there (only when allowed)
-    ssm_templates_given: bool
+    ssm_templates: tuple[SsmTemplate, ...]
     ssm_preview: tuple[SsmParameter, ...]  # names with stand-in values, for the printout
+    max_concurrency: int
+    timeout: timedelta
+    csv_output: str = ""
+    md_output: str = ""
+    started: float = field(default=0.0, compare=False)
+    """``time.monotonic()`` when preflight began: the summary reports the whole run's time."""
 
-    def in_region(self, region: str) -> tuple[Target, ...]:
-        return tuple(t for t in self.targets if t.region == region)
+    def in_region(self, region: str) -> tuple[CopyTarget, ...]:
+        return tuple(t for t in self.copy_targets if t.region == region)
 
     @property
     def all_regions(self) -> tuple[str, ...]:
         return (self.source_region, *self.regions)
 
     def count(self, action: Action) -> int:
-        return sum(1 for t in self.targets if t.action is action)
+        return sum(1 for t in self.copy_targets if t.action is action)
 
+    def source(self, ami: str) -> SourceImage:
+        return next(s for s in self.sources if s.image_id == ami)
 
-def client_token(source_ami: str, region: str) -> str:
-    """Deterministic per (source, region), readable, at most 64 ASCII characters."""
-    token = f"imgpub-{source_ami}-{region}"
-    if len(token) <= MAX_TOKEN:
-        return token
-    return "imgpub-" + hashlib.sha256(f"{source_ami}|{region}".encode()).hexdigest()[:56]
+    # -- the Report protocol (imgpub.flow): what a dry run shows and records
 
+    def apply_title(self) -> str:
+        return f"Copy, share and publish in {len(self.all_regions)} regions"
 
-def system_tags(source_ami: str, source_region: str) -> dict[str, str]:
-    """The tags that identify a copy (``CopiedAt`` is added at copy time only)."""
-    return {
-        TAG_SOURCE_AMI: source_ami,
-        TAG_SOURCE_REGION: source_region,
-        TAG_MANAGED_BY: MANAGED_BY_VALUE,
-    }
-
-
-def copy_tags(
-    source: SourceImage,
-    source_region: str,
-    user_tags: Sequence[tuple[str, str]],
-    copied_at: datetime,
-) -> dict[str, str]:
-    """Source tags (explicitly: CopyImageTags is not relied on) + user tags + imgpub's tags."""
-    tags = {k: v for k, v in source.record.tags.items() if not k.lower().startswith("aws:")}
-    tags.update(dict(user_tags))
-    tags.update(system_tags(source.image_id, source_region))
-    tags[TAG_COPIED_AT] = copied_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if len(tags) > MAX_TAGS_PER_RESOURCE:
-        raise InputError(
-            "tags",
-            f"{source.image_id} has {len(source.record.tags)} tags;"
-            f" with yours and imgpub's that is {len(tags)}",
-            f"keep the total at most {MAX_TAGS_PER_RESOURCE}",
-        )
-    return tags
-
-
-def missing_tags(have: Mapping[str, str], want: Mapping[str, str]) -> dict[str, str]:
-    """What CreateTags must add; ``CopiedAt`` of an existing copy is kept as it is."""
-    return {
-        k: v for k, v in want.items() if have.get(k) != v and not (k == TAG_COPIED_AT and k in have)
-    }
-
-
-def classify(
-    source: SourceImage, candidates: Sequence[ImageRecord]
-) -> tuple[Action, ImageRecord | None, str]:
-    """Decide from the images of one region that carry the source's name."""
-    for image in candidates:
-        if image.name != source.record.name:
-            continue
-        tagged = image.tags.get(TAG_SOURCE_AMI)
-        if tagged and tagged != source.image_id:
-            return (
-                Action.BLOCKED,
-                image,
-                f"{image.image_id} is named {image.name!r} but is a copy of {tagged}; "
-                "deregister or rename it, then re-run",
-            )
-        if image.state == "failed":
-            return (
-                Action.BLOCKED,
-                image,
-                f"an earlier copy {image.image_id} failed"
-                f" ({image.state_reason or 'no reason given'}); deregister it, then re-run",
-            )
-        if image.state not in ("available", "pending"):
-            return (
-                Action.BLOCKED,
-                image,
-                f"{image.image_id} is {image.state}; deregister it, then re-run",
-            )
-        return Action.EXISTING, image, ""
-    return Action.COPY, None, ""
-
-
-def build_plan(
-    inputs: MirrorInputs,
-    sources: Sequence[SourceImage],
-    regions: Sequence[str],
-    discovered: Mapping[str, Sequence[ImageRecord] | str],
-    bpa_states: Mapping[str, str],
-    now: datetime,
-) -> Plan:
-    """Pure: the preflight's findings → targets. ``discovered[region]`` is a str on failure."""
-    targets: list[Target] = []
-    for source in sources:
-        targets.append(
-            Target(
-                source_ami=source.image_id,
-                region=inputs.source_region,
-                action=Action.SOURCE,
-                name=source.record.name,
-                description=source.record.description,
-                image_id=source.image_id,
-                existing=source.record,
-            )
-        )
-        tags = copy_tags(source, inputs.source_region, inputs.tags, now)
-        for region in regions:
-            found = discovered.get(region, ())
-            base = Target(
-                source_ami=source.image_id,
-                region=region,
-                action=Action.COPY,
-                name=source.record.name,
-                description=source.record.description,
-                tags=tags,
-                client_token=client_token(source.image_id, region),
-                kms_key_id=inputs.kms_keys.get(region),
-            )
-            if isinstance(found, str):
-                targets.append(
-                    replace(base, action=Action.BLOCKED, problem=f"discovery failed: {found}")
+    def lines(self) -> list[str]:
+        """The whole plan, one line per action: the answer of a dry run."""
+        lines = [
+            f"source region {self.source_region}; {len(self.regions)} target regions: "
+            + ", ".join(self.regions)
+        ]
+        for t in self.copy_targets:
+            if t.action is Action.COPY:
+                lines.append(f"copy   {t.source_ami} → {t.region} as '{t.name}'")
+            elif t.action is Action.EXISTING:
+                lines.append(
+                    f"exists {t.source_ami} → {t.region}: {t.image_id} (check tags, shares)"
                 )
-                continue
-            action, image, problem = classify(source, found)
-            targets.append(
-                replace(
-                    base,
-                    action=action,
-                    image_id=image.image_id if image else None,
-                    existing=image,
-                    problem=problem,
+            elif t.action is Action.SOURCE:
+                lines.append(f"source {t.source_ami} in {t.region} (share only)")
+            else:
+                lines.append(f"cannot {t.source_ami} → {t.region}: {t.problem}")
+        audience = self.share.describe()
+        if audience:
+            lines.append(f"share with {audience} (snapshots: {self.share.snapshots})")
+        for region in self.unblock_regions:
+            lines.append(f"turn off image block public access in {region} (allowed by input)")
+        if self.deprecate_at:
+            lines.append(f"deprecate every copy at {self.deprecate_at.isoformat()}")
+        lines.extend(f"ssm    {p.region} {p.name}" for p in self.ssm_preview)
+        return lines
+
+    def targets(self) -> list[Target]:
+        """Copies to make ``planned``; copies found and the sources ``existed``."""
+        out = []
+        for t in self.copy_targets:
+            state: TargetState = "failed" if t.action is Action.BLOCKED else "planned"
+            if t.action in (Action.EXISTING, Action.SOURCE):
+                state = "existed"
+            out.append(
+                Target(
+                    t.kind,
+                    t.key,
+                    state,
+                    region=t.region,
+                    resource_id=t.image_id,
+                    source=t.source_ami,
+                    error=t.problem or None,
+                    details={"action": str(t.action), "name": t.name},
                 )
             )
-    unblock = (
-        tuple(sorted(r for r, state in bpa_states.items() if state != BPA_UNBLOCKED))
-        if inputs.share.public
-        else ()
-    )
-    preview = plan_parameters(
-        inputs.ssm_templates,
-        [
-            ImageFacts(
-                source_ami=s.image_id,
-                region=region,
-                image_id=s.image_id
-                if region == inputs.source_region
-                else stand_in_image_id(s.image_id),
-                arch=s.arch,
-                version=s.version,
-                name=s.record.name,
+        return out
+
+    def outputs(self) -> dict[str, str]:
+        existing: dict[str, dict[str, str]] = {}
+        for t in self.copy_targets:
+            if t.image_id and t.action in (Action.EXISTING, Action.SOURCE):
+                existing.setdefault(t.source_ami, {})[t.region] = t.image_id
+        blocked = sorted({t.region for t in self.copy_targets if t.action is Action.BLOCKED})
+        return {"amis": json_output(existing), "failed-regions": ",".join(blocked)}
+
+    def data(self) -> dict[str, Any]:
+        return {"plan": self.summary_data()}
+
+    def summarize(self, summary: Summary) -> None:
+        summary.heading("mirror-ami plan (dry run: nothing was changed)")
+        counts = {a: self.count(a) for a in Action}
+        summary.text(
+            f"{counts[Action.COPY]} copies to make, {counts[Action.EXISTING]} already exist, "
+            f"{counts[Action.BLOCKED]} blocked, across {len(self.all_regions)} regions."
+        )
+        rows = [
+            (t.source_ami, t.region, str(t.action), t.image_id or "", t.problem)
+            for t in sorted(self.copy_targets, key=lambda t: (t.source_ami, t.region))
+        ]
+        summary.table(["source", "region", "action", "existing AMI", "problem"], rows)
+        if self.ssm_preview:
+            summary.table(
+                ["region", "SSM parameter", "overwritten each release"],
+                [(p.region, p.name, "yes" if p.overwrite else "no") for p in self.ssm_preview],
             )
-            for s in sources
-            for region in (inputs.source_region, *regions)
-        ],
-    )
-    return Plan(
-        source_region=inputs.source_region,
-        regions=tuple(regions),
-        sources=tuple(sources),
-        targets=tuple(targets),
-        share=inputs.share,
-        encrypt=inputs.encrypt,
-        deprecate_at=inputs.deprecate_at,
-        unblock_regions=unblock,
-        ssm_templates_given=bool(inputs.ssm_templates),
-        ssm_preview=preview,
-    )
 
-
-def blocked_public_access_error(regions: Sequence[str]) -> InputError:
-    return InputError(
-        "allow-unblock-public-access",
-        f"image block public access is on in {', '.join(regions)}, so make-public would fail there",
-        "turn it off in those regions yourself,"
-        " or set allow-unblock-public-access: true to let imgpub do it",
-    )
+    def summary_data(self) -> dict[str, Any]:
+        """The plan as plain data, for the results document (dry run or not)."""
+        return {
+            "source_region": self.source_region,
+            "regions": list(self.regions),
+            "copies": [
+                {"source_ami": t.source_ami, "region": t.region, "name": t.name}
+                for t in self.copy_targets
+                if t.action is Action.COPY
+            ],
+            "existing": [
+                {"source_ami": t.source_ami, "region": t.region, "image_id": t.image_id}
+                for t in self.copy_targets
+                if t.action is Action.EXISTING
+            ],
+            "blocked": [
+                {"source_ami": t.source_ami, "region": t.region, "problem": t.problem}
+                for t in self.copy_targets
+                if t.action is Action.BLOCKED
+            ],
+            "share": {
+                "public": self.share.public,
+                "accounts": list(self.share.accounts),
+                "organizations": list(self.share.organizations),
+                "ous": list(self.share.ous),
+                "snapshots": self.share.snapshots,
+            },
+            "unblock_public_access": list(self.unblock_regions),
+            "deprecate_at": self.deprecate_at.isoformat() if self.deprecate_at else None,
+            "ssm_parameters": [
+                {"region": p.region, "name": p.name, "overwrite": p.overwrite}
+                for p in self.ssm_preview
+            ],
+        }

@@ -9,7 +9,7 @@ instead of failing one worker later.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from imgpub.errors import InputError
@@ -74,3 +74,23 @@ def resolve_regions(
         )
     excluded = set(selection.exclude) | {source_region}
     return tuple(sorted(r for r in chosen if r not in excluded))
+
+
+def check_kms_keys(keys: Mapping[str, str], source_region: str, targets: Sequence[str]) -> None:
+    """A KMS key for a region that gets no copy is a mistake: name it before any change.
+
+    A key is used only by the copy into its region; the source region gets no copy. A key
+    for another region means the regions or the keys are not what the user meant.
+    """
+    unused = sorted(r for r in keys if r not in targets)
+    if not unused:
+        return
+    why = [
+        f"{r} (the source region: nothing is copied there)" if r == source_region else r
+        for r in unused
+    ]
+    raise InputError(
+        "kms-keys",
+        f"a key is given for {', '.join(why)}, which the run does not copy to",
+        "drop that line, or add the region to regions",
+    )

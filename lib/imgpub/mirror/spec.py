@@ -45,7 +45,9 @@ MIRROR_INPUTS: tuple[InputSpec, ...] = (
     InputSpec(
         "encrypt", "Encrypt the copies (they cannot be public).", default="false", kind="bool"
     ),
-    InputSpec("kms-keys", "region=key lines: the KMS key per region (with encrypt).", kind="lines"),
+    InputSpec(
+        "kms-keys", "region=key lines: the KMS key per target region (with encrypt).", kind="lines"
+    ),
     InputSpec(
         "deprecate-after",
         "EC2 deprecation time on every copy: 365d, 52w, 2y or a UTC date 2027-06-30.",

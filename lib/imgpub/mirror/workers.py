@@ -1,17 +1,17 @@
-"""Bounded concurrency with region affinity.
+"""Bounded concurrency with region affinity, for the canary scheduler.
 
 Each region is pinned to one of ``n`` single-thread executors, so at most ``n`` regions
 work at once, a region's steps never run concurrently, and each region's boto3 client is
 built once in the one thread that uses it (Sessions are per thread, see
-:mod:`imgpub.aws.session`). Waiting regions hold no thread: the engine schedules their
-next poll as a new step.
+:mod:`imgpub.aws.session`). Waiting regions hold no thread: the scheduler submits their
+next poll as a new step. :func:`imgpub.fanout.fan_out` cannot give this: its workers take
+any key, so a region's client would be built again on every thread that meets it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from types import TracebackType
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -27,9 +27,6 @@ class RegionWorkers:
         ]
         self._shard = {region: i % count for i, region in enumerate(ordered)}
 
-    def covers(self, regions: Sequence[str]) -> bool:
-        return all(r in self._shard for r in regions)
-
     @property
     def size(self) -> int:
         return len(self._pools)
@@ -37,17 +34,7 @@ class RegionWorkers:
     def submit(self, region: str, fn: Callable[[], T]) -> Future[T]:
         return self._pools[self._shard[region]].submit(fn)
 
-    def shutdown(self) -> None:
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Stop the threads; ``wait=False`` after a cancel leaves calls in flight to end alone."""
         for pool in self._pools:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-    def __enter__(self) -> RegionWorkers:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.shutdown()
+            pool.shutdown(wait=wait, cancel_futures=True)

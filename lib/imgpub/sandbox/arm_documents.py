@@ -8,6 +8,7 @@ ARM's own errors about request bodies (as :class:`FakeError`, rendered by the fa
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -79,11 +80,64 @@ def definition_properties(
     return props
 
 
+DISPLAY_NAMES = {
+    "eastus": "East US",
+    "eastus2": "East US 2",
+    "westus": "West US",
+    "westus2": "West US 2",
+    "westus3": "West US 3",
+    "centralus": "Central US",
+    "northcentralus": "North Central US",
+    "southcentralus": "South Central US",
+    "westcentralus": "West Central US",
+    "northeurope": "North Europe",
+    "westeurope": "West Europe",
+    "germanywestcentral": "Germany West Central",
+    "francecentral": "France Central",
+    "swedencentral": "Sweden Central",
+    "uksouth": "UK South",
+    "ukwest": "UK West",
+    "southeastasia": "Southeast Asia",
+    "eastasia": "East Asia",
+    "japaneast": "Japan East",
+    "australiaeast": "Australia East",
+    "centralindia": "Central India",
+    "koreacentral": "Korea Central",
+    "canadacentral": "Canada Central",
+    "brazilsouth": "Brazil South",
+}
+"""Region display names, as Azure answers a version's target regions (``East US``)."""
+
+
+def api_region(region: str) -> str:
+    """``East US`` or ``eastus`` → ``eastus``."""
+    return re.sub(r"\s", "", region).lower()
+
+
+def display_region(region: str) -> str:
+    """The display name Azure answers for a region given by either spelling."""
+    return DISPLAY_NAMES.get(api_region(region), region)
+
+
+def check_source_region(location: str, regions: Iterable[dict[str, Any]]) -> None:
+    """Azure refuses a version whose replication regions lack its own (the gallery's)."""
+    where = api_region(location)
+    if where not in {api_region(str(r.get("name", ""))) for r in regions}:
+        raise invalid(
+            "The replication regions must include the region the source VM is located."
+            f" Please add '{where}' to the list of target regions."
+        )
+
+
 def version_properties(source_uri: str, state: str, regions: Iterable[str]) -> dict[str, Any]:
     return {
         "publishingProfile": {
             "targetRegions": [
-                {"name": r, "regionalReplicaCount": 1, "storageAccountType": "Standard_LRS"}
+                {
+                    "name": display_region(r),
+                    "regionalReplicaCount": 1,
+                    "storageAccountType": "Standard_LRS",
+                }
                 for r in regions
             ],
             "replicaCount": 1,

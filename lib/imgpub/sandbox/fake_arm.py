@@ -313,6 +313,7 @@ class FakeArm(FakeServer):
         if found is None:
             self._definition(rg, gallery, image)
             raise docs.not_found("galleries/images/versions", rg, f"{gallery}/{image}/{version}")
+        self._advance(key(rg, gallery, image, version))
         return docs.with_replication(found, request.query.get("$expand") or "")
 
     @route("DELETE", _VERSION, "GalleryImageVersions_Delete")
@@ -351,6 +352,11 @@ class FakeArm(FakeServer):
                     "storageAccountType": profile.get("storageAccountType", "Standard_LRS"),
                 }
             ]
+        docs.check_source_region(location, profile["targetRegions"])
+        profile["targetRegions"] = [
+            {**r, "name": docs.display_region(str(r.get("name", "")))}
+            for r in profile["targetRegions"]
+        ]
         profile["publishedDate"] = docs.now()
         stored = docs.resource(
             self.subscription_id,
@@ -421,6 +427,16 @@ class FakeArm(FakeServer):
         resource = self._lookup(operation.key)
         return json_response(resource) if resource else Response(status=204)
 
+    def _advance(self, resource_key: tuple[str, ...]) -> None:
+        """A read of a resource counts as a poll of its unfinished operations.
+
+        Azure goes on creating a version when its client goes away; a run that was killed
+        while polling must see the next run find the version finished, not Creating forever.
+        """
+        for op in list(self._state.operations.values()):
+            if op.key == resource_key and not op.done and not self._held:
+                self._step(op)
+
     def _poll(self, op_id: str) -> _Operation:
         """One status poll: it uses up one InProgress answer, or finishes the operation."""
         op = self._state.operations.get(op_id)
@@ -431,6 +447,10 @@ class FakeArm(FakeServer):
             self._released.wait_for(lambda: not self._held, timeout=0.2)
         if self._held or op.done:
             return op
+        self._step(op)
+        return op
+
+    def _step(self, op: _Operation) -> None:
         if op.remaining > 0:
             op.remaining -= 1
         else:
@@ -438,7 +458,6 @@ class FakeArm(FakeServer):
             resource = self._lookup(op.key)
             if resource is not None:
                 resource["properties"]["provisioningState"] = op.outcome
-        return op
 
     def _retry_after(self, response: Response) -> Response:
         if self.retry_after is not None:

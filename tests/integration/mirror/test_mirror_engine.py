@@ -7,10 +7,11 @@ from datetime import datetime
 
 import pytest
 
+from imgpub.aws.image_sharing import ShareAudience
 from imgpub.errors import InputError
 from imgpub.mirror.engine import MirrorEngine
-from imgpub.mirror.model import MirrorInputs, RegionSelection, ShareAudience
-from imgpub.mirror.result import MirrorResult, ParameterState, TargetOutcome, TargetState
+from imgpub.mirror.model import MirrorInputs, RegionSelection
+from imgpub.mirror.result import CopyOutcome, CopyState, MirrorResult, ParameterState
 from imgpub.mirror.ssm_names import parse_template
 from imgpub.mirror.waiting import PollPolicy
 
@@ -52,7 +53,7 @@ class Recorder:
     def on_notice(self, message: str) -> None:
         self.notices.append(message)
 
-    def on_target_done(self, outcome: TargetOutcome, done: int, total: int) -> None:
+    def on_target_done(self, outcome: CopyOutcome, done: int, total: int) -> None:
         self.done.append((done, total))
 
     def on_parameter(self, outcome: object) -> None:
@@ -68,7 +69,7 @@ def run(aws: Aws, given: MirrorInputs, listener: Recorder | None = None) -> Mirr
 
 
 def states(result: MirrorResult) -> Counter[str]:
-    return Counter(t.state.value for t in result.targets)
+    return Counter(t.state.value for t in result.outcomes)
 
 
 def test_copies_tags_shares_and_publishes_parameters(aws: Aws) -> None:
@@ -82,7 +83,7 @@ def test_copies_tags_shares_and_publishes_parameters(aws: Aws) -> None:
     assert listener.done[-1] == (8, 8)
     assert set(result.ami_map()) == {x86, arm}
     assert set(result.ami_map()[x86]) == {SOURCE_REGION, *REGIONS}
-    for outcome in result.targets:
+    for outcome in result.outcomes:
         ec2 = aws.ec2(outcome.region)
         image = ec2.describe_images(ImageIds=[outcome.image_id])["Images"][0]
         perms = ec2.describe_image_attribute(ImageId=outcome.image_id, Attribute="launchPermission")
@@ -125,7 +126,7 @@ def test_rerun_changes_nothing(aws: Aws) -> None:
 
     assert states(second) == {"existed": 4}
     assert second.ami_map() == first.ami_map()
-    assert all(not t.changes for t in second.targets)
+    assert all(not t.changes for t in second.outcomes)
     writes = {
         op
         for (svc, op, _), n in aws.counter.calls.items()
@@ -143,11 +144,11 @@ def test_adopts_untagged_copy_left_by_a_crash(aws: Aws) -> None:
     )["ImageId"]
     result = run(aws, inputs((x86,)))
 
-    by_region = {t.region: t for t in result.targets}
-    assert by_region["eu-west-1"].state is TargetState.EXISTED
+    by_region = {t.region: t for t in result.outcomes}
+    assert by_region["eu-west-1"].state is CopyState.EXISTED
     assert by_region["eu-west-1"].image_id == leftover
     assert "tags" in by_region["eu-west-1"].changes
-    assert by_region["eu-central-1"].state is TargetState.COPIED
+    assert by_region["eu-central-1"].state is CopyState.COPIED
     names = [i["Name"] for i in aws.ec2("eu-west-1").describe_images(Owners=["self"])["Images"]]
     assert len(names) == 1
 

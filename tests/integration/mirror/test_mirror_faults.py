@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
+from imgpub.aws.image_sharing import ShareAudience
 from imgpub.errors import InputError
 from imgpub.mirror.engine import MirrorEngine
-from imgpub.mirror.model import MirrorInputs, RegionSelection, ShareAudience
-from imgpub.mirror.result import MirrorResult, TargetState
+from imgpub.mirror.model import MirrorInputs, RegionSelection
+from imgpub.mirror.result import CopyState, MirrorResult
 from imgpub.mirror.waiting import PollPolicy
 
 from .conftest import SOURCE_REGION, Aws
@@ -79,8 +80,8 @@ def test_allowed_unblock_turns_it_off_says_so_and_publishes(aws: Aws, ec2_contro
     assert not result.failed, result.failed
     assert result.unblocked_regions == ("eu-west-1",)
     assert any("eu-west-1" in n and "block public access" in n for n in result.notices)
-    assert all(t.public for t in result.targets)
-    for t in result.targets:
+    assert all(t.public for t in result.outcomes)
+    for t in result.outcomes:
         ec2 = aws.ec2(t.region)
         for snap in t.snapshot_ids:
             perms = ec2.describe_snapshot_attribute(
@@ -102,7 +103,7 @@ def test_failing_region_is_partial_and_rerun_repairs_only_it(aws: Aws, ec2_contr
     ec2_control.reset_stats()
     second = run(aws, public_inputs(sources))
     assert not second.failed
-    copied = {(t.source_ami, t.region) for t in second.targets if t.state is TargetState.COPIED}
+    copied = {(t.source_ami, t.region) for t in second.outcomes if t.state is CopyState.COPIED}
     assert copied == failed
     stats = ec2_control.stats()
     assert stats.count("CopyImage") == 2 and stats.count("CopyImage", "eu-central-1") == 2
@@ -116,7 +117,7 @@ def test_throttling_reaches_the_same_end_state(aws: Aws, ec2_control: Any) -> No
     assert not result.failed, result.failed
     assert ec2_control.stats().throttled > 0
     ec2_control.configure(throttle_rate=0.0)
-    assert all(t.public for t in result.targets)
+    assert all(t.public for t in result.outcomes)
     for region in REGIONS:
         images = aws.ec2(region).describe_images(Owners=["self"])["Images"]
         assert len(images) == 2  # no duplicates despite retried CopyImage
@@ -128,7 +129,7 @@ def test_pending_copies_are_waited_for_on_one_canary(aws: Aws, ec2_control: Any)
     patient = PollPolicy(leader_first=0.5, follower_first=60.0)  # no fallback polls
     result = run(aws, public_inputs(sources), policy=patient)
     assert not result.failed, result.failed
-    assert all(t.public for t in result.targets)
+    assert all(t.public for t in result.outcomes)
     stats = ec2_control.stats()
     # Only the canary region looks at progress; nobody polls DescribeImages while waiting:
     # one for the sources, one discovery and one read-back per copy region, one read-back
@@ -151,8 +152,8 @@ def test_share_refused_while_pending_goes_back_to_waiting(aws: Aws, ec2_control:
     )
     result = run(aws, public_inputs(sources), policy=too_early)
     assert not result.failed, result.failed
-    assert all(t.public for t in result.targets)
-    pairs = len(result.targets)
+    assert all(t.public for t in result.outcomes)
+    pairs = len(result.outcomes)
     assert ec2_control.stats().count("ModifyImageAttribute") > pairs  # some were refused
     for region in REGIONS:
         assert len(aws.ec2(region).describe_images(Owners=["self"])["Images"]) == 2
@@ -191,13 +192,13 @@ def test_ec2_call_budget_per_image_and_region(aws: Aws, ec2_control: Any) -> Non
         "ModifyImageAttribute": 2 * regions,
         "ModifySnapshotAttribute": 2 * regions,
     }
-    assert stats.total / len(result.targets) <= 5.0
+    assert stats.total / len(result.outcomes) <= 5.0
     assert aws.counter.total("ec2") == stats.total
 
     # A re-run: per region the discovery, block-public-access check and one snapshot read.
     ec2_control.reset_stats()
     again = run(aws, public_inputs(sources), policy=patient)
-    assert {t.state for t in again.targets} == {TargetState.EXISTED}
+    assert {t.state for t in again.outcomes} == {CopyState.EXISTED}
     assert ec2_control.stats().total == 1 + 1 + len(REGIONS) + 2 * regions
 
 
@@ -209,7 +210,7 @@ def test_deprecation_on_every_copy_and_not_repeated(aws: Aws, ec2_control: Any) 
     given = public_inputs(sources, deprecate_at=when)
     first = run(aws, given)
     assert not first.failed, first.failed
-    for t in first.targets:
+    for t in first.outcomes:
         image = aws.ec2(t.region).describe_images(ImageIds=[t.image_id])["Images"][0]
         if t.is_source:
             assert "DeprecationTime" not in image
@@ -222,12 +223,9 @@ def test_deprecation_on_every_copy_and_not_repeated(aws: Aws, ec2_control: Any) 
 
 
 def test_dry_run_is_read_only(aws: Aws, ec2_control: Any) -> None:
-    from imgpub.mirror.engine import plan_summary
-
     sources = two_sources(aws)
     ec2_control.reset_stats()
-    with MirrorEngine(aws.factory()) as engine:
-        plan = engine.prepare(public_inputs(sources))
-    summary = plan_summary(plan)
+    plan = MirrorEngine(aws.factory()).prepare(public_inputs(sources))
+    summary = plan.summary_data()
     assert len(summary["copies"]) == 6  # type: ignore[arg-type]
     assert all(a.startswith(("Describe", "Get")) for (a, _r) in ec2_control.stats().calls)

@@ -1,4 +1,4 @@
-"""The pure half of the gallery adapter: plan, request bodies, classification of existing versions."""
+"""The pure half of azure-gallery: names, request bodies, classification of existing versions."""
 
 from __future__ import annotations
 
@@ -7,19 +7,18 @@ import datetime as dt
 import pytest
 
 from imgpub.azure.gallery import (
-    DEFAULT_REGIONS,
-    PublishOptions,
     VersionSource,
     VersionState,
-    classify,
     definition_body,
-    plan_publish,
     same_source,
     storage_account_id,
     version_body,
 )
-from imgpub.azure.naming import load_naming_rules, parse_image_name
+from imgpub.azure.image_names import parse_image_name
+from imgpub.azure.naming import load_naming_rules
 from imgpub.errors import InputError
+from imgpub.gallery.names import DEFAULT_REGIONS, PublishOptions, plan_names
+from imgpub.gallery.plan import GalleryFound, VersionAction, build_plan, classify
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +27,7 @@ def rules():
 
 
 def plan(rules, filename, **options):
-    return plan_publish(parse_image_name(filename, rules), rules, PublishOptions(**options))
+    return plan_names(parse_image_name(filename, rules), rules, PublishOptions(**options))
 
 
 def test_x86_plan_is_gen1_and_gen2_in_the_ci_gallery(rules):
@@ -179,25 +178,34 @@ def test_same_source_ignores_sas_and_host_case():
 
 
 def test_classify_existing_versions(rules):
-    target = plan(rules, "AlmaLinux-9-Azure-9.6-20250522.1.aarch64.raw").versions[0]
+    names = plan(rules, "AlmaLinux-9-Azure-9.6-20250522.1.aarch64.raw")
+    target = names.versions[0]
     src = VersionSource("https://sa.blob.core.windows.net/c/x.vhd")
-    assert classify(target, None, src) is None
+    nothing = GalleryFound("eastus", {}, {})
+    fresh = build_plan(
+        names, blob=None, gallery=nothing, source=src, subscription=None,
+        steps=frozenset({"publish"}), create_definitions=True,
+    )  # fmt: skip
+    assert fresh.versions[0].action is VersionAction.CREATE  # no version yet: create it
 
     def state(provisioning, uri="https://sa.blob.core.windows.net/c/x.vhd"):
         return VersionState("/id", provisioning, uri, ("eastus",))
 
-    existed = classify(target, state("Succeeded"), src)
-    assert (existed.status, existed.id, existed.regions) == ("existed", "/id", ("eastus",))
+    assert classify(target, state("Succeeded"), src) == (VersionAction.EXISTS, None, None)
 
-    other = classify(target, state("Succeeded", "https://sa.blob.core.windows.net/c/z.vhd"), src)
-    assert other.status == "failed" and "c/z.vhd" in other.error and "next index" in other.remedy
+    action, error, remedy = classify(
+        target, state("Succeeded", "https://sa.blob.core.windows.net/c/z.vhd"), src
+    )
+    assert action is VersionAction.REFUSED and "c/z.vhd" in error and "next index" in remedy
 
-    failed = classify(target, state("Failed"), src)
-    assert failed.status == "failed" and "Failed" in failed.error
-    assert "az sig image-version delete -g rg-alma-images -r almalinux_ci" in failed.remedy
+    action, error, remedy = classify(target, state("Failed"), src)
+    assert action is VersionAction.REFUSED and "Failed" in error
+    assert "az sig image-version delete -g rg-alma-images -r almalinux_ci" in remedy
 
-    busy = classify(target, state("Creating"), src)
-    assert busy.status == "failed" and "wait" in busy.remedy
+    # Busy: waited for (another run is creating it); any other state: refused until it ends.
+    assert classify(target, state("Creating"), src)[0] is VersionAction.WAIT
+    action, error, remedy = classify(target, state("Deleting"), src)
+    assert action is VersionAction.REFUSED and "Deleting" in error and "wait" in remedy
 
 
 def test_duplicate_definitions_are_planned_once(tmp_path):

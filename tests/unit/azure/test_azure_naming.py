@@ -7,15 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from imgpub.azure.naming import (
-    INT32_MAX,
-    ImageName,
+from imgpub.azure.image_names import (
     azure_names,
     check_gallery_version,
     image_basename,
-    load_naming_rules,
     parse_image_name,
 )
+from imgpub.azure.naming import INT32_MAX, ImageName, load_naming_rules
 from imgpub.errors import EXIT_BAD_INPUT, ConfigError, InputError
 
 

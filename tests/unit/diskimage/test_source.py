@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from imgpub.diskimage.chunks import Chunk
+from imgpub.diskimage.errors import CorruptSource
 from imgpub.diskimage.layout import raw_blob_size
-from imgpub.diskimage.source import ImageKind, LocalSource, image_kind, open_source, source_name
+from imgpub.diskimage.source import LocalSource, open_source
+from imgpub.diskimage.streams import ImageKind, image_kind, source_name
 from imgpub.diskimage.vhd import FOOTER_SIZE, MIB, build_footer, parse_footer
 from imgpub.errors import InputError
 
@@ -86,17 +88,91 @@ def test_multi_member_gzip_is_read_whole(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("compression", ["xz", "gz"])
 def test_truncated_compressed_stream_is_an_input_error(tmp_path: Path, compression: str) -> None:
+    """Cut past the start: check() cannot see it, streaming finds it as CorruptSource.
+
+    CorruptSource is an InputError (the input is what is wrong) that also tells the
+    uploader its partial blob can never be completed; once a write has begun the stage
+    flow makes it a failure (exit 1), never exit 2.
+    """
     content = os.urandom(2 * MIB)
     packed = lzma.compress(content) if compression == "xz" else gzip.compress(content)
     (tmp_path / f"t.raw.{compression}").write_bytes(packed[: len(packed) // 2])
-    with pytest.raises(InputError, match=r"ends early|corrupt"):
-        list(LocalSource(tmp_path / f"t.raw.{compression}").blob_chunks())
+    source = LocalSource(tmp_path / f"t.raw.{compression}")
+    source.check()  # the first 64 KiB decompress fine
+    with pytest.raises(CorruptSource, match=r"ends early|corrupt"):
+        list(source.blob_chunks())
 
 
 def test_corrupt_compressed_stream_is_an_input_error(tmp_path: Path) -> None:
+    """A file that is no xz stream at all is found before anything is written (exit 2).
+
+    It used to be found only while streaming, after the blob had been created; check()
+    now decompresses the start, so this is a plain bad input, caught in the preflight.
+    """
     (tmp_path / "c.raw.xz").write_bytes(b"\xfd7zXZ\x00" + os.urandom(5000))
-    with pytest.raises(InputError, match="corrupt"):
-        list(LocalSource(tmp_path / "c.raw.xz").blob_chunks())
+    source = LocalSource(tmp_path / "c.raw.xz")
+    with pytest.raises(InputError, match="not a valid xz stream") as err:
+        source.check()
+    assert not isinstance(err.value, CorruptSource) and err.value.name == "image"
+    with pytest.raises(CorruptSource, match="corrupt"):
+        list(source.blob_chunks())
+
+
+@pytest.mark.parametrize("compression", ["xz", "gz"])
+def test_corruption_past_the_start_is_found_while_streaming(
+    tmp_path: Path, compression: str
+) -> None:
+    content = os.urandom(2 * MIB)
+    packed = bytearray(lzma.compress(content) if compression == "xz" else gzip.compress(content))
+    middle = len(packed) // 2
+    packed[middle : middle + 64] = bytes(64)
+    (tmp_path / f"m.raw.{compression}").write_bytes(bytes(packed))
+    source = LocalSource(tmp_path / f"m.raw.{compression}")
+    source.check()
+    with pytest.raises(CorruptSource) as err:
+        list(source.blob_chunks())
+    assert err.value.name == "image" and f"m.raw.{compression}" in err.value.message
+
+
+def _xz(data: bytes) -> bytes:
+    return lzma.compress(data)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("e.raw", b"", "is empty"),
+        ("s.raw", b"x" * 100, "smaller than one 512-byte sector"),
+        ("e.raw.xz", b"", "is empty"),
+        ("z.raw.xz", _xz(b""), "decompresses to 0 bytes"),
+        ("t.raw.xz", _xz(b"x" * 100), "decompresses to 100 bytes"),
+        ("t.raw.gz", gzip.compress(b"x" * 100), "decompresses to 100 bytes"),
+        ("f.vhd.gz", gzip.compress(b"x" * 300), "decompresses to 300 bytes"),
+        ("cut.raw.xz", _xz(os.urandom(4096))[:2000], "ends early"),
+        ("e.vhd", b"", "is empty"),
+        ("f.vhd", build_footer(MIB, seed="v"), "VHD file is 512 bytes but its footer says"),
+    ],
+)
+def test_empty_and_too_small_images_fail_the_check(
+    tmp_path: Path, name: str, content: bytes, problem: str
+) -> None:
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(InputError, match=problem) as err:
+        LocalSource(tmp_path / name).check()
+    assert err.value.name == "image"
+
+
+def test_a_directory_or_an_unopenable_path_is_an_input_error(tmp_path: Path) -> None:
+    folder = tmp_path / "AlmaLinux-9-Azure-9.6-20250522.0.x86_64.raw"
+    folder.mkdir()
+    with pytest.raises(InputError, match="is a directory"):
+        LocalSource(folder).identity()
+    with pytest.raises(InputError, match="is a directory"):
+        LocalSource(folder).check()
+    loop = tmp_path / "loop.raw"
+    loop.symlink_to(loop)
+    with pytest.raises(InputError, match=r"cannot open .*symbolic links"):
+        LocalSource(loop).check()
 
 
 def test_local_vhd_is_checked_and_passed_through(tmp_path: Path) -> None:

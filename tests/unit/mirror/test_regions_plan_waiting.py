@@ -7,17 +7,12 @@ from datetime import UTC, datetime
 import pytest
 
 from imgpub.aws.ec2_images import ImageRecord
+from imgpub.aws.image_sharing import ShareAudience
 from imgpub.errors import InputError
-from imgpub.mirror.model import MirrorInputs, RegionSelection, ShareAudience
-from imgpub.mirror.plan import (
-    Action,
-    SourceImage,
-    build_plan,
-    client_token,
-    copy_tags,
-    missing_tags,
-)
-from imgpub.mirror.regions import KnownRegion, resolve_regions
+from imgpub.mirror.model import MirrorInputs, RegionSelection
+from imgpub.mirror.plan import Action, SourceImage
+from imgpub.mirror.planning import build_plan, client_token, copy_tags, missing_tags
+from imgpub.mirror.regions import KnownRegion, check_kms_keys, resolve_regions
 from imgpub.mirror.ssm_names import parse_template
 from imgpub.mirror.waiting import CopyProgress, Next, PollPlanner, PollPolicy, after_progress
 
@@ -60,6 +55,20 @@ def test_bad_regions_all_named_in_one_error() -> None:
 def test_china_partition_source() -> None:
     known = [*KNOWN, KnownRegion("cn-northwest-1", "opt-in-not-required")]
     assert resolve_regions(RegionSelection(True), "cn-north-1", known) == ("cn-northwest-1",)
+
+
+def test_kms_keys_only_for_regions_that_get_a_copy() -> None:
+    check_kms_keys({"eu-west-1": "alias/x"}, "us-east-1", ("eu-west-1", "ap-east-1"))
+    check_kms_keys({}, "us-east-1", ())
+    with pytest.raises(InputError) as err:
+        check_kms_keys(
+            {"eu-west-1": "alias/x", "ap-south-1": "alias/y", "us-east-1": "k"},
+            "us-east-1",
+            ("eu-west-1",),
+        )
+    assert err.value.name == "kms-keys"
+    line = err.value.one_line()
+    assert "ap-south-1, us-east-1 (the source region" in line and "eu-west-1" not in line
 
 
 # -- planner -----------------------------------------------------------------------------
@@ -129,7 +138,7 @@ def test_plan_copies_only_what_is_missing() -> None:
         {"us-east-1": "unblocked", "eu-west-1": "block-new-sharing"},
         NOW,
     )
-    by_region = {t.region: t for t in plan.targets}
+    by_region = {t.region: t for t in plan.copy_targets}
     assert by_region["us-east-1"].action is Action.SOURCE
     assert by_region["eu-west-1"].action is Action.EXISTING
     assert by_region["eu-west-1"].image_id == "ami-e1"
@@ -149,7 +158,7 @@ def test_untagged_same_name_image_is_adopted_and_failed_one_is_blocked() -> None
         "us-west-2": [record("ami-w1", "us-west-2", "Alma 9 aarch64", state="failed")],
     }
     plan = build_plan(inputs(), [SRC], ("eu-west-1", "us-west-2"), found, {}, NOW)
-    by_region = {t.region: t for t in plan.targets}
+    by_region = {t.region: t for t in plan.copy_targets}
     assert by_region["eu-west-1"].action is Action.EXISTING
     assert by_region["us-west-2"].action is Action.BLOCKED
     assert "deregister" in by_region["us-west-2"].problem

@@ -11,178 +11,32 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
-import random
 import re
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
-from azure.storage.blob import BlobServiceClient, ContentSettings
+from azure.storage.blob import ContentSettings
 
-from imgpub.azure.storage import SANDBOX_API_VERSION
-from imgpub.gha import Gha
-from imgpub.sandbox.fake_arm import DEFAULT_SUBSCRIPTION, FakeArm
-from imgpub.stage import run_stage
-from imgpub.stages import azure_gallery
-from tests.integration.faulty_proxy import FaultPlan, faulty_proxy
+from tests.integration.gallery_helpers import (
+    BLOB0,
+    BLOB1,
+    CI,
+    DEFINITIONS,
+    IMAGE,
+    MIB,
+    RG,
+    VERSION,
+    download,
+    publish_inputs,
+    run,
+    sandbox_env,
+    service,
+)
 
 pytestmark = [pytest.mark.azurite, pytest.mark.qemu]
-
-MIB = 1024 * 1024
-RG = "rg-alma-images"
-CI = "almalinux_ci"
-IMAGE = "AlmaLinux-9-Azure-9.6-20250522.0.x86_64.raw"
-VERSION = "9.6.2025052200"
-BLOB0 = "almalinux-9.6-x86_64.20250522-00.vhd"
-BLOB1 = "almalinux-9.6-x86_64.20250522-01.vhd"
-DEFINITIONS = (("almalinux-9-gen1", "V1"), ("almalinux-9-gen2", "V2"))
-REGIONS = ((0, 300_000), (3 * MIB + 4096, 2 * MIB), (9 * MIB, 5000), (13 * MIB, MIB))
-"""Data regions of the test disk (one crosses a 4 MiB boundary); the rest is holes."""
-
-
-# -- fixtures ------------------------------------------------------------------------------------
-
-
-def make_raw(path: Path, size: int = 16 * MIB + 3000, seed: int = 7) -> Path:
-    rng = random.Random(seed)
-    with path.open("wb") as f:
-        f.truncate(size)
-        for offset, length in REGIONS:
-            f.seek(offset)
-            f.write(rng.randbytes(length))
-    return path
-
-
-@pytest.fixture
-def raw(tmp_path: Path) -> Path:
-    return make_raw(tmp_path / IMAGE)
-
-
-@pytest.fixture
-def arm() -> Iterator[FakeArm]:
-    """A fresh fake ARM per test, with the AlmaLinux galleries and the 9 definitions."""
-    with FakeArm(polls=1) as server:
-        server.add_gallery(RG, CI, "eastus")
-        server.add_gallery(RG, "almalinux", "eastus")
-        for name, gen in DEFINITIONS:
-            server.add_definition(RG, CI, name, generation=gen)
-        yield server
-
-
-@pytest.fixture
-def proxy(azurite: Any) -> Iterator[Any]:
-    """A counting (never failing) proxy in front of Azurite: ``proxy.plan.page_puts``."""
-    with faulty_proxy(azurite.blob_endpoint, FaultPlan(every=0)) as p:
-        yield p
-
-
-@pytest.fixture
-def container(request: pytest.FixtureRequest) -> str:
-    """A container per test (the blob names are deterministic, Azurite is shared)."""
-    return "t" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:20]
-
-
-def connection_string(azurite: Any, endpoint: str | None = None) -> str:
-    text: str = azurite.connection_string
-    if endpoint is None:
-        return text
-    return re.sub(r"BlobEndpoint=[^;]+", f"BlobEndpoint={endpoint}", text)
-
-
-def service(azurite: Any) -> BlobServiceClient:
-    return BlobServiceClient.from_connection_string(
-        azurite.connection_string, api_version=SANDBOX_API_VERSION
-    )
-
-
-def sandbox_env(azurite: Any, arm: FakeArm, proxy: Any = None) -> dict[str, str]:
-    return {
-        "AZURE_STORAGE_CONNECTION_STRING": connection_string(
-            azurite, proxy.url if proxy is not None else None
-        ),
-        "IMGPUB_AZURE_ARM_ENDPOINT": arm.url,
-        "AZURE_SUBSCRIPTION_ID": DEFAULT_SUBSCRIPTION,
-        "IMGPUB_SANDBOX": "1",
-    }
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    summary: str
-    outputs: dict[str, str]
-    section: dict[str, Any]
-
-    @property
-    def text(self) -> str:
-        """The Markdown summary with its escapes removed, for plain substring checks."""
-        return re.sub(r"\\(.)", r"\1", self.summary)
-
-    def targets(self, kind: str) -> list[dict[str, Any]]:
-        return [t for t in self.section.get("targets", []) if t["kind"] == kind]
-
-    @property
-    def versions(self) -> list[dict[str, Any]]:
-        return json.loads(self.outputs["image-versions"])
-
-
-def run(tmp_path: Path, env: dict[str, str], **inputs: str) -> Run:
-    """Run the stage as inside a runner (workflow commands on stdout, file commands)."""
-    work = tmp_path / f"run{len(list(tmp_path.glob('run*')))}"
-    work.mkdir()
-    out_file, summary_file = work / "output", work / "summary.md"
-    out_file.touch()
-    summary_file.touch()
-    full_env = {
-        **env,
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_OUTPUT": str(out_file),
-        "GITHUB_STEP_SUMMARY": str(summary_file),
-    }
-    flags: dict[str, str | None] = {k.replace("_", "-"): v for k, v in inputs.items()}
-    flags.setdefault("results", str(tmp_path / "results.json"))
-    buf = io.StringIO()
-    code = run_stage(azure_gallery, flags=flags, env=full_env, gha=Gha(full_env, buf, buf))
-    outputs = parse_outputs(out_file.read_text())
-    results = Path(flags["results"] or "")
-    section: dict[str, Any] = {}
-    if results.exists():
-        section = json.loads(results.read_text())["stages"].get("azure-gallery", {})
-    return Run(code, buf.getvalue(), summary_file.read_text(), outputs, section)
-
-
-def parse_outputs(text: str) -> dict[str, str]:
-    """The heredoc records Gha writes (name<<DELIM / value / DELIM)."""
-    out: dict[str, str] = {}
-    lines = iter(text.splitlines())
-    for line in lines:
-        name, _, delim = line.partition("<<")
-        value = []
-        for inner in lines:
-            if inner == delim:
-                break
-            value.append(inner)
-        out[name] = "\n".join(value)
-    return out
-
-
-def download(azurite: Any, container: str, blob: str, dest: Path) -> tuple[Path, bytes | None]:
-    client = service(azurite).get_blob_client(container, blob)
-    dest.write_bytes(client.download_blob().readall())
-    md5 = client.get_blob_properties().content_settings.content_md5
-    return dest, bytes(md5) if md5 else None
-
-
-def publish_inputs(container: str, **extra: str) -> dict[str, str]:
-    return {"dry_run": "false", "container": container, **extra}
 
 
 # -- upload + publish ----------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imgpub.azure.upload_ranges import ByteRanges
+from imgpub.diskimage.byte_ranges import ByteRanges
 
 
 def test_adjacent_ranges_merge_as_azure_would() -> None:

