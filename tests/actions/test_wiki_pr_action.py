@@ -93,7 +93,9 @@ def test_mirror_then_wiki_pr_in_one_job(tmp_path, aws_endpoint, github, hooks):
     [message] = hooks.messages()
     assert "imgpub wiki-pr: success" in message["text"]
     assert "<https://github.com/imgpub-org/imgpub-caller/actions/runs/1|run>" in message["text"]
-    assert any(g.startswith("Apply: wiki-pr") for g in result.log.groups)
+    assert (
+        "Apply on almalinux/wiki: one commit of 2 files, open the pull request" in result.log.groups
+    )
 
 
 def test_bad_input_is_one_error_annotation_and_exit_2(tmp_path, github):

@@ -32,9 +32,16 @@ from imgpub.stages import STAGES
 from imgpub.wiki.discover import discover
 from imgpub.wiki.engine import apply_plan
 from imgpub.wiki.model import WikiInputs, parse_wiki_inputs
-from imgpub.wiki.plan import Outcome, WikiPlan, decide
+from imgpub.wiki.plan import BranchAction, Outcome, PullAction, WikiPlan, decide
 from imgpub.wiki.report import WikiResult
 from imgpub.wiki.spec import WIKI_INPUTS, WIKI_OUTPUTS
+
+_PULL_STEP = {
+    PullAction.CREATE: "open the pull request",
+    PullAction.UPDATE: "update the pull request",
+    PullAction.KEEP: "label or request reviews",
+    PullAction.NONE: "no pull request to change",
+}
 
 NAME = "wiki-pr"
 HELP = STAGES[NAME].help
@@ -63,6 +70,16 @@ class PreparedPlan:
 
     def summarize(self, summary: Summary) -> None:
         self.plan.summarize(summary)
+
+    def apply_title(self) -> str:
+        """The apply log group's title: what this run writes on GitHub."""
+        plan = self.plan
+        steps = []
+        if plan.branch_action is not BranchAction.NONE:
+            steps.append(f"one commit of {sum(f.change != 'same' for f in plan.files)} files")
+        if plan.pull_action is not PullAction.KEEP or plan.labels or plan.users or plan.teams:
+            steps.append(_PULL_STEP[plan.pull_action])
+        return f"Apply on {plan.repository}: {', '.join(steps) or 'nothing to write'}"
 
 
 def read(ctx: StageContext) -> WikiInputs:
