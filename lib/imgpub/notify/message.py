@@ -4,8 +4,8 @@ One text serves Mattermost and Slack (cloud-apis.md §13.3): plain text, backtic
 ``<url|label>`` links (both render them; Slack ignores ``[label](url)``), no bold (the two
 disagree on it), emoji shortcodes both know. Untrusted text (cloud error messages, names)
 has ``&``, ``<`` and ``>`` escaped so it cannot become a link or a mention. The message is
-short — a headline, the failures with their remedy, what was created — because the job
-summary and the results document hold the rest.
+short — a headline, the failures with their remedy, what was created, what existed, as
+many as fit — because the job summary and the results document hold the rest.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ WORDS = {
 MAX_TARGET_LINES = 12
 #: Well under Mattermost's 16,383-character post (it would split) and Slack's limits.
 MAX_TEXT = 3500
-_ORDER = ("failed", "cancelled", "created", "updated", "planned")
+_ORDER = ("failed", "cancelled", "created", "updated", "planned", "existed", "skipped")
 
 
 def escape(text: str) -> str:
@@ -80,7 +80,7 @@ def target_line(target: Target) -> str:
 
 
 def target_lines(targets: Sequence[Target], limit: int = MAX_TARGET_LINES) -> list[str]:
-    """Failures first, then what was made; ``existed`` and ``skipped`` are only counted."""
+    """Failures first, then what was made, then what existed, as many as fit."""
     chosen = [t for state in _ORDER for t in targets if t.state == state]
     lines = [target_line(t) for t in chosen[:limit]]
     if len(chosen) > limit:

@@ -38,7 +38,7 @@ def test_stage_text_lists_failures_first_with_the_remedy():
     assert lines[1].startswith("• failed ami-copy `a@ap-south-1` in ap-south-1: Unauthorized")
     assert lines[1].endswith("— grant ec2:CopyImage")
     assert lines[2] == "• created ami-copy `ami-1` in us-east-2"
-    assert len(lines) == 3  # existed targets are only counted
+    assert lines[3] == "• existed ami-copy `ami-2` in eu-west-1"
 
 
 def test_untrusted_text_cannot_become_a_link_or_a_mention():
