@@ -24,7 +24,9 @@ from imgpub.sandbox.services import (
     start_ecr_registry,
     start_fake_arm,
     start_fake_catalog,
+    start_fake_github,
     start_fake_license_manager,
+    start_fake_webhook,
     start_moto,
     start_registry,
 )
@@ -146,6 +148,26 @@ def catalog(catalog_service: RunningService, aws_endpoint: str, monkeypatch: pyt
     for key, value in catalog_service.env.items():
         monkeypatch.setenv(key, value)
     return client
+
+
+# -- GitHub and webhooks (the wiki-pr stage and notifications) -------------------------------
+
+
+@pytest.fixture(scope="session")
+def fake_github_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    """The sandbox's fake GitHub as a child process (seeded with almalinux/wiki and a token);
+    drive it with ``FakeClient(svc.info["endpoint"])`` and reset it between tests."""
+    svc = start_fake_github(tmp_path_factory.mktemp("github"))
+    yield svc
+    svc.process.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_webhook_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    """The sandbox's webhook receiver as a child process (hook ``imgpub-sandbox``)."""
+    svc = start_fake_webhook(tmp_path_factory.mktemp("webhook"))
+    yield svc
+    svc.process.stop()
 
 
 # -- OCI registry ----------------------------------------------------------------------------

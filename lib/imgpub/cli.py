@@ -2,7 +2,7 @@
 
 ``imgpub <stage> --<input> VALUE ...`` runs exactly what ``uses: .../actions/<stage>`` runs;
 ``imgpub sandbox`` starts the local rehearsal cloud; ``imgpub demo`` rehearses a whole
-release in it.
+release in it; ``imgpub notify`` posts a release's digest to a chat webhook.
 """
 
 from __future__ import annotations
@@ -152,6 +152,18 @@ def build_parser(
         description="Start the services and print `export` lines for your shell; stop with Ctrl-C.",
     )
     serve_p.add_argument("--services", default="", metavar="A,B", help=_services_help())
+
+    notify_p = sub.add_parser(
+        "notify",
+        help="Post a digest of a whole results document to an incoming webhook.",
+        description="Post what every stage in the results document did (created, existed, "
+        "failed, with IDs and the run's link) to a Mattermost or Slack incoming webhook: the "
+        "last job of a release workflow. A failed post is a warning, never exit 1.",
+    )
+    from imgpub.notify.command import NOTIFY_COMMAND_INPUTS
+
+    for spec in NOTIFY_COMMAND_INPUTS:
+        _add_input_flag(notify_p, spec)
 
     demo_p = sub.add_parser(
         "demo",
@@ -322,6 +334,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _sandbox_serve(args, gha)
             parser.parse_args(["sandbox", "--help"])
             return EXIT_BAD_INPUT
+        if args.command == "notify":
+            from imgpub.notify.command import NOTIFY_COMMAND_INPUTS, run_notify
+
+            flags = {s.name: getattr(args, _dest(s.name), None) for s in NOTIFY_COMMAND_INPUTS}
+            return run_notify(flags, os.environ, gha)
         if args.command == "demo":
             from imgpub.demo import run_demo
 

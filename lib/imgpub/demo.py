@@ -15,14 +15,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from imgpub.errors import EXIT_OK
 from imgpub.flow import StageModule
 from imgpub.gha import Gha, Summary
+
+if TYPE_CHECKING:
+    from imgpub.sandbox import Sandbox
 from imgpub.results import ResultsDocument
 from imgpub.stage import run_stage
-from imgpub.stages import MissingExtra, load_stage, present_stages
+from imgpub.stages import STAGES, MissingExtra, load_stage, present_stages
 
 DEMO_IMAGE_NAME = "AlmaLinux-9-Azure-9.6-20250522.0.x86_64.raw"
 DEMO_AMI_NAME = "AlmaLinux OS 9.6.20250522 x86_64"
@@ -171,6 +174,19 @@ def _ecr_flags(world: DemoWorld) -> dict[str, str | None]:
 DEMO_NEEDS: dict[str, tuple[str, ...]] = {"ecr-mirror": ("registry", "ecr")}
 
 
+@demo_stage("wiki-pr")
+def _wiki_flags(world: DemoWorld) -> dict[str, str | None]:
+    from imgpub.sandbox.services import SANDBOX_WIKI_REPOSITORY
+
+    # GITHUB_API_URL and GITHUB_TOKEN point at the sandbox's GitHub; the webhook is its own.
+    return {
+        "repository": SANDBOX_WIKI_REPOSITORY,
+        "labels": "aws,automated",
+        "reviewers": "cloud-sig",
+        "notify-webhook": os.environ.get("IMGPUB_SANDBOX_WEBHOOK"),
+    }
+
+
 @contextmanager
 def _environ(extra: dict[str, str]) -> Iterator[None]:
     """SDKs read their endpoints from os.environ; point them at the sandbox for a while."""
@@ -233,7 +249,8 @@ def run_demo(gha: Gha, *, keep: bool = False) -> int:
                 ]
             )
             gha.write_summary(prep)
-            for name, flags_for in DEMO_FLAGS.items():
+            for name in [n for n in STAGES if n in DEMO_FLAGS]:  # release order
+                flags_for = DEMO_FLAGS[name]
                 if name not in stages:
                     continue
                 if name == "azure-gallery" and "azure" not in sandbox.running:
@@ -249,6 +266,7 @@ def run_demo(gha: Gha, *, keep: bool = False) -> int:
                 gha.info(f"imgpub {name}: exit code {stage_code}")
                 code = code or stage_code
             _print_results(gha, world.results)
+            _notify_release(gha, world.results, sandbox)
     finally:
         if keep:
             gha.info(f"work folder kept: {workdir}")
@@ -270,4 +288,20 @@ def _print_results(gha: Gha, path: Path) -> None:
             for t in section.targets
         ]
         summary.table(["target", "region", "id", "state", "error"], rows)
+    gha.write_summary(summary)
+
+
+def _notify_release(gha: Gha, path: Path, sandbox: Sandbox) -> None:
+    """The release's digest posted to the sandbox's webhook, then what the webhook got."""
+    webhook = sandbox.env.get("IMGPUB_SANDBOX_WEBHOOK")
+    if not webhook or not path.exists():
+        return
+    from imgpub.notify.command import run_notify
+    from imgpub.sandbox.fake_client import FakeClient
+
+    run_notify({"results": str(path), "notify-webhook": webhook}, os.environ, gha)
+    received = FakeClient(sandbox.running["webhook"].info["endpoint"]).call("messages")
+    summary = Summary().heading("Notifications the local webhook received")
+    for message in received:
+        summary.code(str(message["text"]))
     gha.write_summary(summary)

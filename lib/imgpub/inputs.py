@@ -81,6 +81,23 @@ COMMON_INPUTS: tuple[InputSpec, ...] = (
         "$RUNNER_TEMP/imgpub-results.json in Actions, ./imgpub-results.json elsewhere.",
         kind="output",
     ),
+    InputSpec(
+        "notify-webhook",
+        "Incoming-webhook URL (Mattermost or Slack) to post the outcome to once the results "
+        "document is written. Pass it from a secret: it is masked. Empty: no notification. "
+        "A failed post is a warning, never a failed run.",
+        kind="secret",
+    ),
+    InputSpec(
+        "notify-channel",
+        "Channel to post to (Mattermost: a channel name or @user). Empty: the webhook's "
+        "own channel (Slack app webhooks always post there).",
+    ),
+    InputSpec(
+        "notify-on",
+        "When to post: always, failure (failed or partial runs only) or never. Empty: "
+        "always when notify-webhook is set.",
+    ),
 )
 
 #: Outputs every stage sets.

@@ -34,6 +34,7 @@ from imgpub.errors import (
 from imgpub.flow import FlowStage, PlanReport, Report, RunStage, StageContext, StageModule
 from imgpub.gha import Gha, Summary
 from imgpub.inputs import COMMON_OUTPUTS, InputReader, check_output_path
+from imgpub.notify.settings import NotifySettings, read_notify_settings
 from imgpub.redact import redact_urls
 from imgpub.results import ResultsDocument, Section, default_results_path, utc_now
 from imgpub.text import first_line
@@ -114,6 +115,7 @@ class _StageRun:
         self.outputs: dict[str, str] = {"status": "failed"}
         self.failure: BaseException | None = None
         self.code = EXIT_OK
+        self.notify: NotifySettings | None = None
 
     @property
     def changes_begun(self) -> bool:
@@ -150,6 +152,7 @@ class _StageRun:
         reader = InputReader(
             self.module.INPUTS, flags=flags, env=self.env, config=config, mask=self.gha.mask
         )
+        self.notify = read_notify_settings(reader, self.gha.mask)  # masks the webhook first
         given = reader.text("results")
         self.results_path = Path(given) if given else default_results_path(self.env)
         check_output_path("results", self.results_path)
@@ -268,7 +271,26 @@ class _StageRun:
             self.code = self.code or EXIT_FAILURE
         if not self.summary.empty:
             self.gha.write_summary(self.summary)
+        self._notify()
         return self.code
+
+    def _notify(self) -> None:
+        """Post the outcome once everything is written; a failure here only warns."""
+        if self.notify is None:
+            return
+        from imgpub.notify.hook import notify_stage
+
+        try:
+            notify_stage(
+                self.notify,
+                self.section,
+                env=self.env,
+                gha=self.gha,
+                cancel=self.cancel,
+                exit_code=self.code,
+            )
+        except Exception as exc:  # never let a notification change the exit code
+            self.gha.warning(f"notification not posted: unexpected {type(exc).__name__}")
 
     def _save(self) -> bool:
         """Save the section; a bad-input run never does (it must not replace a good one)."""

@@ -93,8 +93,14 @@ def test_core_install_lists_every_stage_with_its_extra(core_venv: Path):
         assert f"[needs imgpub[{','.join(info.extras)}]]" in text, name
 
 
+#: Extras whose SDK every install already has: actions-toolkit (core) depends on PyGithub.
+IN_THE_CORE = frozenset({"github"})
+
+
 @pytest.mark.parametrize("name", sorted(present_stages()))
 def test_a_stage_without_its_extra_exits_2_naming_it(core_venv: Path, name: str):
+    if set(STAGES[name].extras) <= IN_THE_CORE:
+        pytest.skip(f"{name}'s SDK comes with the core install (actions-toolkit needs PyGithub)")
     for argv in ([name, "--help"], [name, "--dry-run", "true"]):
         proc = imgpub(core_venv, *argv)
         assert proc.returncode == 2, (argv, proc.stdout, proc.stderr)
@@ -203,3 +209,29 @@ def test_marketplace_changeset_action_from_its_own_install(tmp_path: Path, catal
     assert (planned["product_id"], planned["state"]) == ("prod-t4oyq2p42jn2u", "planned")
     assert '"AmiId": "' + x86 + '"' in result.stdout
     _check_stage_venv(venv, "marketplace-changeset")
+
+
+def test_wiki_pr_action_from_its_own_install(tmp_path: Path):
+    """The github extra alone (no boto3): a dry run against the local GitHub."""
+    from imgpub.sandbox.fake_github import FakeGithub
+    from tests.integration.wiki_helpers import REPO, TOKEN, seed_github
+    from tests.unit.wiki.release_docs import mirror_doc
+
+    results = tmp_path / "mirror-results.json"
+    images = [("ami-x", "us-east-1", "ami-x", "x86_64"), ("ami-x", "eu-west-1", "ami-x2", "x86_64")]
+    mirror_doc(images).save(results)
+    with FakeGithub() as github:
+        seed_github(github)
+        inputs = {
+            "repository": REPO,
+            "mirror-results": str(results),
+            "github-token": TOKEN,
+            "github-api-url": github.api_url,
+            "dry-run": "true",
+        }
+        result, venv = _run_from_real_install(tmp_path, "wiki-pr", inputs, {})
+        assert result.exit_code == 0, result.stdout
+        assert result.outputs["state"] == "planned"
+        assert [r.method for r in github.log.all() if r.method != "GET"] == []
+    _check_stage_venv(venv, "wiki-pr")
+    assert imgpub(venv, "mirror-ami", "--help").returncode == 2  # boto3 is not installed

@@ -24,6 +24,16 @@ def test_demo_runs_every_available_stage_and_prints_results(tmp_path):
     assert "local EC2 regions:" in out and "test AMI ami-" in out
     assert "What each stage did" in out
     for name in available_stages():
-        if name in ("mirror-ami", "azure-gallery", "ecr-mirror", "marketplace-changeset"):
+        if name in (
+            "mirror-ami",
+            "azure-gallery",
+            "ecr-mirror",
+            "marketplace-changeset",
+            "wiki-pr",
+        ):
             assert f"{name}: success" in out, name
+    assert "wiki-pr: pull request #1 created" in out
+    assert "Notifications the local webhook received" in out
+    assert ":white_check_mark: imgpub wiki-pr: success" in out
+    assert "imgpub release: success" in out
     assert list(cwd.iterdir()) == [], "the demo must clean up after itself"

@@ -1,7 +1,8 @@
 """The local rehearsal cloud: real emulators where they exist, imgpub's fakes where not.
 
 ``Sandbox`` starts moto (with imgpub's EC2 extensions), the fake Azure Resource Manager,
-Azurite and docker-registry (each when installed) on free loopback ports, gives the
+Azurite and docker-registry (each when installed), the fake GitHub and a webhook
+receiver on free loopback ports, gives the
 environment that points imgpub and the SDKs at them, and stops them all on exit. The
 project's own tests use the same class, so what users rehearse is what we test.
 
@@ -24,7 +25,9 @@ from imgpub.sandbox.services import (
     start_ecr_registry,
     start_fake_arm,
     start_fake_catalog,
+    start_fake_github,
     start_fake_license_manager,
+    start_fake_webhook,
     start_moto,
     start_registry,
 )
@@ -38,6 +41,8 @@ LAUNCHERS: dict[str, Callable[[Path], RunningService]] = {
     "registry": start_registry,
     "ecr": start_ecr_registry,
     "license-manager": start_fake_license_manager,
+    "github": start_fake_github,
+    "webhook": start_fake_webhook,
 }
 ALL_SERVICES = tuple(LAUNCHERS)
 

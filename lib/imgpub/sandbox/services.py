@@ -471,6 +471,52 @@ def start_fake_catalog(
     return start_fake(fake, workdir, timeout)
 
 
+#: The fake GitHub's token and documentation repository (AlmaLinux's wiki layout, on its
+#: default branch ``master``); the token is a dummy credential like the AWS ones.
+SANDBOX_GITHUB_TOKEN = "ghp_imgpubsandbox0000000000000000000000"  # noqa: S105 - a dummy
+SANDBOX_WIKI_REPOSITORY = "almalinux/wiki"
+FAKE_GITHUB = FakeService(
+    name="github",
+    factory="imgpub.sandbox.fake_github:FakeGithub",
+    env=lambda url: {"GITHUB_API_URL": url, "GITHUB_TOKEN": SANDBOX_GITHUB_TOKEN},
+    seed={
+        "add_repo": [
+            {
+                "full_name": SANDBOX_WIKI_REPOSITORY,
+                "default_branch": "master",
+                "files": {
+                    "README.md": "# AlmaLinux wiki (imgpub sandbox)\n",
+                    "docs/cloud/AWS_AMIS_9.md": "Distribution|Version|Region|AMI ID|Arch\n"
+                    "-|-|-|-|-\n",
+                },
+                "collaborators": ["cloud-sig"],
+            }
+        ],
+        "add_token": [{"token": SANDBOX_GITHUB_TOKEN, "login": "imgpub-sandbox-bot"}],
+    },
+)
+
+
+def start_fake_github(workdir: Path, timeout: float = 20.0) -> RunningService:
+    """The fake GitHub REST API (GITHUB_API_URL), with a wiki repository and a token."""
+    return start_fake(FAKE_GITHUB, workdir, timeout)
+
+
+#: A local incoming-webhook receiver (Mattermost's answers) for notifications.
+SANDBOX_WEBHOOK_KEY = "imgpub-sandbox"
+FAKE_WEBHOOK = FakeService(
+    name="webhook",
+    factory="imgpub.sandbox.fake_webhook:FakeWebhook",
+    env=lambda url: {"IMGPUB_SANDBOX_WEBHOOK": f"{url}/hooks/{SANDBOX_WEBHOOK_KEY}"},
+    seed={"add_hook": [{"key": SANDBOX_WEBHOOK_KEY, "channel": "releases"}]},
+)
+
+
+def start_fake_webhook(workdir: Path, timeout: float = 20.0) -> RunningService:
+    """The webhook receiver; IMGPUB_SANDBOX_WEBHOOK is a hook URL to pass as notify-webhook."""
+    return start_fake(FAKE_WEBHOOK, workdir, timeout)
+
+
 def _tcp_open(port: int) -> Callable[[], bool]:
     def check() -> bool:
         try:

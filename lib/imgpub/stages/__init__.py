@@ -85,7 +85,9 @@ STAGES: dict[str, StageInfo] = {
         ),
         StageInfo(
             "wiki-pr",
-            "Open or update one pull request with the per-region image tables.",
+            "Open or update one pull request per release with the per-region AMI tables "
+            "(AlmaLinux's wiki formats), built from mirror-ami's results documents: one commit "
+            "through the Git Data API; a re-run with the same data changes nothing.",
             ("github",),
             "git-pull-request",
             "gray-dark",
