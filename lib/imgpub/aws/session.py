@@ -30,6 +30,7 @@ import botocore.session
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_ebs import EBSClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ssm import SSMClient
 
@@ -125,6 +126,11 @@ class ClientFactory:
     def s3(self, region: str) -> Any:
         """An S3 client (azure-gallery reads s3:// images with it)."""
         return self._client("s3", region)
+
+    def ebs(self, region: str) -> EBSClient:
+        """An EBS direct APIs client (build-ami writes snapshots block by block with it)."""
+        client: EBSClient = self._client("ebs", region)
+        return client
 
 
 class CallCounter:
