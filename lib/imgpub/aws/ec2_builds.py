@@ -204,7 +204,10 @@ def instances_tagged(ec2: EC2Client, key: str, value: str) -> list[tuple[str, st
     page = ec2.describe_instances(
         Filters=[
             {"Name": f"tag:{key}", "Values": [value]},
-            {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]},
+            {
+                "Name": "instance-state-name",
+                "Values": ["pending", "running", "stopping", "stopped"],
+            },
         ]
     )
     return [

@@ -71,7 +71,7 @@ def data_blocks(
     partial: bytearray | None = None
     partial_index = -1
 
-    def finish(index: int, data: bytes | bytearray) -> Block | None:
+    def finish(index: int, data: bytes | bytearray | memoryview) -> Block | None:
         if is_zero(bytes(data)):
             stats.zero_blocks_skipped += 1
             return None

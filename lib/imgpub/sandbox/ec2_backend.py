@@ -9,6 +9,7 @@ coupling to moto 5.x internals in this one module makes it easy to find when mot
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -238,9 +239,7 @@ def _registered(image: Any) -> None:
     image.__class__ = cls
 
 
-def keep_registration(
-    account: str, region: str, image_id: str, attributes: dict[str, Any]
-) -> None:
+def keep_registration(account: str, region: str, image_id: str, attributes: dict[str, Any]) -> None:
     """Give a moto ``Ami`` what RegisterImage asked for and moto dropped.
 
     ``attributes`` holds the image's attributes by moto's names (architecture,
@@ -295,8 +294,6 @@ def instance_launch(account: str, region: str, instance_id: str) -> tuple[str, d
     launched = getattr(instance, "launch_time", None)
     when = datetime.now(UTC)
     if isinstance(launched, str):
-        try:
+        with contextlib.suppress(ValueError):
             when = datetime.fromisoformat(launched.replace("Z", "+00:00"))
-        except ValueError:
-            pass
     return str(instance.state), when

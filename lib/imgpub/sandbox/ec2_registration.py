@@ -64,7 +64,8 @@ def _mappings(call: Ec2Call) -> list[dict[str, Any]]:
                 )
             if snapshot.status != "completed":
                 raise Ec2Error(
-                    "IncorrectState", f"Snapshot {snapshot_id} is in invalid state - {snapshot.status}"
+                    "IncorrectState",
+                    f"Snapshot {snapshot_id} is in invalid state - {snapshot.status}",
                 )
             size = int(item.get("Ebs.VolumeSize") or snapshot.volume_size)
             if size < int(snapshot.volume_size):
@@ -113,7 +114,9 @@ def register_image(extras: Ec2Extras, call: Ec2Call) -> Reply:
             "numbers, '(', ')', '.', '-', '/', '_', '[', ']', ' ', ''', '@'",
         )
     for taken in ec2_backend.images_named(call.account, call.region, name):
-        raise Ec2Error("InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI {taken}")
+        raise Ec2Error(
+            "InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI {taken}"
+        )
     arch = params.get("Architecture", "i386")
     if arch not in ARCHITECTURES:
         raise _invalid("Architecture", arch, f"Valid values: {', '.join(ARCHITECTURES)}.")
@@ -186,7 +189,9 @@ def register_image(extras: Ec2Extras, call: Ec2Call) -> Reply:
 def _created(reply: Reply) -> str | None:
     if reply.status != 200:
         return None
-    match = re.search(r"<imageId>(ami-[0-9a-zA-Z]+)</imageId>", reply.body.decode("utf-8", "replace"))
+    match = re.search(
+        r"<imageId>(ami-[0-9a-zA-Z]+)</imageId>", reply.body.decode("utf-8", "replace")
+    )
     return match.group(1) if match else None
 
 

@@ -8,7 +8,7 @@ tested against that proves little, so the local EC2 serves EBS itself with this 
 ``ebs``). Its snapshots are moto's EC2 snapshots — DescribeSnapshots, RegisterImage,
 DeleteSnapshot and sharing see them — kept ``pending`` until completed, as on AWS:
 
-* StartSnapshot: size 1–65,536 GiB, timeout 10–4,320 minutes, ≤ 50 tags, the client
+* StartSnapshot: size 1-65,536 GiB, timeout 10-4,320 minutes, ≤ 50 tags, the client
   token idempotent (same parameters → the same snapshot, others → ``ConflictException``);
 * PutSnapshotBlock: only to a ``pending`` snapshot, exactly 512 KiB, index inside the
   volume, the SHA-256 checksum verified and echoed;
@@ -68,9 +68,7 @@ class FakeEbs(AwsJsonFake):
 
     SERVICE = "ebs"
 
-    def __init__(
-        self, *, seal_seconds: float = 0.0, keep_data: bool = True, **server: Any
-    ) -> None:
+    def __init__(self, *, seal_seconds: float = 0.0, keep_data: bool = True, **server: Any) -> None:
         self.seal_seconds = seal_seconds
         self.keep_data = keep_data
         super().__init__(**server)
@@ -129,7 +127,10 @@ class FakeEbs(AwsJsonFake):
 
     def _snapshot(self, snapshot_id: str) -> EbsSnapshot:
         snap = self.snapshots.get(snapshot_id)
-        if snap is None or ec2_backend.find_snapshot(snap.account, snap.region, snapshot_id) is None:
+        if (
+            snap is None
+            or ec2_backend.find_snapshot(snap.account, snap.region, snapshot_id) is None
+        ):
             raise AwsError(
                 "ResourceNotFoundException", f"The snapshot {snapshot_id} does not exist.", 404
             )
@@ -278,8 +279,10 @@ class FakeEbs(AwsJsonFake):
     def _readable(self, snapshot_id: str) -> EbsSnapshot:
         snap = self._snapshot(snapshot_id)
         if snap.status != "completed":
-            raise _validation(f"The snapshot {snapshot_id} is {snap.status}; only completed "
-                              "snapshots can be read.")  # fmt: skip
+            raise _validation(
+                f"The snapshot {snapshot_id} is {snap.status}; only completed "
+                "snapshots can be read."
+            )
         return snap
 
 
