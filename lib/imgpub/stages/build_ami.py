@@ -28,6 +28,19 @@ NAME = "build-ami"
 HELP = STAGES[NAME].help
 INPUTS = BUILD_INPUTS
 OUTPUTS = BUILD_OUTPUTS
+#: Packer is installed by the action only when a template is given (a raw-disk build
+#: needs nothing but imgpub). The version is pinned like the action.
+SETUP_STEPS = (
+    (
+        {
+            "name": "Set up Packer",
+            "if": "inputs.packer-template != ''",
+            "uses": "hashicorp/setup-packer@c3d53c525d422944e50ee27b840746d6522b08de",
+            "with": {"version": "1.11.2"},
+        },
+        "v3.2.0",
+    ),
+)
 
 
 def read(ctx: StageContext) -> BuildInputs:
