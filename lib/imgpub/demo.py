@@ -1,6 +1,7 @@
 """``imgpub demo``: a whole release rehearsed in the local sandbox, needing no account.
 
-It makes a small sparse disk image and a test AMI, then runs every stage that exists in
+It makes a small sparse disk image (build-ami turns it into the AMI the release starts
+from; without build-ami a test AMI is registered), then runs every stage that exists in
 this installation, in release order, each reading the results document the previous one
 wrote — the same chaining a workflow uses. What each stage did is printed from that
 document, not from logs.
@@ -91,10 +92,18 @@ def demo_stage(name: str) -> Callable[[DemoFlags], DemoFlags]:
     return register
 
 
+@demo_stage("build-ami")
+def _build_flags(world: DemoWorld) -> dict[str, str | None]:
+    """The release starts here: the sparse disk becomes an AMI, boot-tested."""
+    return {"image": str(world.image), "region": world.region, "test": "true"}
+
+
 @demo_stage("mirror-ami")
 def _mirror_flags(world: DemoWorld) -> dict[str, str | None]:
+    # With build-ami in the demo, source-ami stays empty: mirror-ami takes the built AMI
+    # from the results document, as a workflow chains it.
     return {
-        "source-ami": world.ami_id,
+        "source-ami": world.ami_id or None,
         "source-region": world.region,
         "regions": "us-east-2,eu-west-1,eu-central-1,ap-southeast-2",
         "make-public": "true",
@@ -157,13 +166,18 @@ def run_demo(gha: Gha, *, keep: bool = False) -> int:
             regions = list_regions(env)
             image = workdir / DEMO_IMAGE_NAME
             size = make_demo_disk(image)
-            ami_id, region = register_demo_ami(env)
+            if "build-ami" in stages:
+                ami_id, region = "", env.get("AWS_DEFAULT_REGION", "us-east-1")
+            else:
+                ami_id, region = register_demo_ami(env)
             world = DemoWorld(workdir, image, ami_id, region, workdir / "results.json")
             prep = Summary().heading("Prepared", 3)
             prep.bullets(
                 [
                     f"local EC2 regions: {len(regions)} ({', '.join(regions[:6])}, …)",
-                    f"test AMI {ami_id} registered in {region} as '{DEMO_AMI_NAME}'",
+                    f"test AMI {ami_id} registered in {region} as '{DEMO_AMI_NAME}'"
+                    if ami_id
+                    else f"build-ami makes the AMI in {region} from the disk image below",
                     f"sparse disk image {image.name}: {size // (1024 * 1024)} MiB virtual, "
                     "2 MiB of data",
                 ]
