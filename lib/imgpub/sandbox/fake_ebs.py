@@ -116,6 +116,12 @@ class FakeEbs(AwsJsonFake):
         return snap.status
 
     @verb
+    def keep_block_data(self, keep: bool) -> bool:
+        """Keep written blocks (for GetSnapshotBlock) or only their checksums (benchmarks)."""
+        self.keep_data = bool(keep)
+        return self.keep_data
+
+    @verb
     def written_blocks(self, snapshot_id: str) -> list[int]:
         """Indices written so far (the service keeps this to itself; tests may look)."""
         return sorted(self._snapshot(snapshot_id).digests)
