@@ -32,6 +32,16 @@ from tests.integration.build_helpers import (
 )
 
 
+def start_slow_upload(tmp_path, image, ebs):
+    """build-ami as a process, once its upload is under way (blocks slowed to 0.4 s each)."""
+    ebs.faults.delay("PutSnapshotBlock", seconds=0.4)
+    proc = build_process(tmp_path, "--image", str(image), "--upload-concurrency", "1")
+    deadline = time.monotonic() + 60
+    while ebs.log.count("PutSnapshotBlock") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return proc
+
+
 @pytest.mark.parametrize("compressed", [False, True], ids=["raw", "xz"])
 def test_sparse_image_becomes_an_ami_whose_snapshot_equals_the_image(
     tmp_path, aws_endpoint, ec2_control, compressed
@@ -141,11 +151,7 @@ def test_sigkill_mid_upload_then_rerun_leaves_one_ami_and_one_snapshot(
 ):
     image = make_image(tmp_path, size_mib=40)
     ebs = FakeClient(aws_endpoint)
-    ebs.faults.delay("PutSnapshotBlock", seconds=0.4)
-    proc = build_process(tmp_path, "--image", str(image), "--upload-concurrency", "1")
-    deadline = time.monotonic() + 60
-    while ebs.log.count("PutSnapshotBlock") < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    proc = start_slow_upload(tmp_path, image, ebs)
     proc.kill()
     proc.wait(timeout=30)
     ebs.faults.clear()
@@ -176,11 +182,7 @@ def test_a_snapshot_ebs_timed_out_is_replaced_and_deleted(tmp_path, aws_endpoint
 def test_sigterm_mid_upload_writes_results_and_rerun_resumes(tmp_path, aws_endpoint, ec2_control):
     image = make_image(tmp_path, size_mib=40)
     ebs = FakeClient(aws_endpoint)
-    ebs.faults.delay("PutSnapshotBlock", seconds=0.4)
-    proc = build_process(tmp_path, "--image", str(image), "--upload-concurrency", "1")
-    deadline = time.monotonic() + 60
-    while ebs.log.count("PutSnapshotBlock") < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    proc = start_slow_upload(tmp_path, image, ebs)
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 1, out
