@@ -254,8 +254,9 @@ def keep_registration(account: str, region: str, image_id: str, attributes: dict
     root_snapshot = attributes.pop("snapshot_id", None)
     for name, value in attributes.items():
         setattr(image, name, value)
-    _registered(image)
-    image._imgpub_mappings = mappings
+    if mappings:  # without a snapshot moto's synthetic one stays (older seeds rely on it)
+        _registered(image)
+        image._imgpub_mappings = mappings
     snapshot = find_snapshot(account, region, root_snapshot) if root_snapshot else None
     if snapshot is not None:
         synthetic = image.ebs_snapshot

@@ -153,14 +153,14 @@ def register_image(extras: Ec2Extras, call: Ec2Call) -> Reply:
         "architecture": arch,
         "virtualization_type": virtualization,
         "root_device_name": root or "/dev/sda1",
-        "root_device_type": "ebs",
+        "root_device_type": "ebs" if root_snapshot else "standard",
         "boot_mode": boot_mode or None,
         "tpm_support": tpm or None,
         "imds_support": imds or None,
         "ena_support": is_true(params.get("EnaSupport")),
         "sriov": params.get("SriovNetSupport") or None,
         "sriov_net_support": params.get("SriovNetSupport") or None,
-        "mappings": mappings,
+        "mappings": mappings if root_snapshot else [],
         "snapshot_id": root_snapshot,
     }
     ec2_backend.keep_registration(call.account, call.region, image_id, dict(attributes))
