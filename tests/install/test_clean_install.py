@@ -235,3 +235,24 @@ def test_wiki_pr_action_from_its_own_install(tmp_path: Path):
         assert [r.method for r in github.log.all() if r.method != "GET"] == []
     _check_stage_venv(venv, "wiki-pr")
     assert imgpub(venv, "mirror-ami", "--help").returncode == 2  # boto3 is not installed
+
+
+def test_build_ami_action_from_its_own_install(tmp_path: Path, aws_endpoint: str):
+    import os
+
+    from tests.integration.build_helpers import make_image
+
+    env = {
+        k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    }
+    env["AWS_REGION"] = "us-east-1"
+    image = make_image(tmp_path)
+    result, venv = _run_from_real_install(
+        tmp_path, "build-ami", {"image": str(image), "test": "true", "dry-run": "true"}, env
+    )
+    assert result.exit_code == 0, result.stdout
+    assert result.outputs["status"] == "success"
+    doc = json.loads(Path(result.outputs["results-path"]).read_text("utf-8"))
+    targets = doc["stages"]["build-ami"]["targets"]
+    assert {t["kind"]: t["state"] for t in targets} == {"ami": "planned", "boot-test": "planned"}
+    _check_stage_venv(venv, "build-ami")

@@ -30,6 +30,7 @@ import botocore.session
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_ebs import EBSClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_license_manager import LicenseManagerClient
@@ -140,6 +141,11 @@ class ClientFactory:
     def marketplace_catalog(self, region: str = "us-east-1") -> MarketplaceCatalogClient:
         """The Catalog API is served from us-east-1 only."""
         client: MarketplaceCatalogClient = self._client("marketplace-catalog", region)
+        return client
+
+    def ebs(self, region: str) -> EBSClient:
+        """An EBS direct APIs client (build-ami writes snapshots block by block with it)."""
+        client: EBSClient = self._client("ebs", region)
         return client
 
 

@@ -255,12 +255,30 @@ def default_source_region(environ: Mapping[str, str]) -> str:
 
 
 def parse_mirror_inputs(
-    reader: InputSource, *, now: datetime, environ: Mapping[str, str] | None = None
+    reader: InputSource,
+    *,
+    now: datetime,
+    environ: Mapping[str, str] | None = None,
+    built: Sequence[tuple[str, str]] = (),
 ) -> MirrorInputs:
-    """Read and validate every mirror-ami input; the first bad one raises InputError."""
+    """Read and validate every mirror-ami input; the first bad one raises InputError.
+
+    ``built`` are the (AMI, region) pairs an earlier build-ami recorded: the sources
+    when ``source-ami`` is empty.
+    """
     env = os.environ if environ is None else environ
-    sources = parse_source_amis(reader.items("source-ami"))
-    source_region = reader.text("source-region").strip() or default_source_region(env)
+    given = reader.items("source-ami")
+    if not given and not built:
+        raise InputError(
+            "source-ami",
+            "is required",
+            "set source-ami, or run build-ami first with the same results document",
+        )
+    sources = parse_source_amis(given or [ami for ami, _ in built])
+    built_region = next((region for _, region in built if region), "") if not given else ""
+    source_region = (
+        reader.text("source-region").strip() or built_region or default_source_region(env)
+    )
     if not source_region:
         raise InputError(
             "source-region", "not given and AWS_REGION is not set", "set source-region"

@@ -12,8 +12,8 @@ from imgpub.mirror.model import DEFAULT_CONCURRENCY
 MIRROR_INPUTS: tuple[InputSpec, ...] = (
     InputSpec(
         "source-ami",
-        "AMI IDs to mirror (comma or newline separated), e.g. the x86_64 and aarch64 builds.",
-        required=True,
+        "AMI IDs to mirror (comma or newline separated), e.g. the x86_64 and aarch64 builds. "
+        "Empty: the AMIs build-ami recorded in the results document.",
         kind="list",
     ),
     InputSpec("source-region", "Region of the source AMIs. Default: AWS_REGION."),

@@ -190,7 +190,9 @@ def request_params(
     if shape is None:
         return {}
     payload = shape.serialization.get("payload")
-    if payload is not None:
+    if payload is not None and shape.members[payload].type_name == "blob":
+        params = {payload: request.data}  # a streamed body (EBS PutSnapshotBlock)
+    elif payload is not None:
         params = {} if request.body is None else {payload: request.body}
     else:
         params = _from_wire(shape, request.body) if isinstance(request.body, dict) else {}
@@ -247,14 +249,31 @@ def _from_text(shape: Shape, text: Any) -> Any:
 
 
 def aws_response(operation: OperationModel, output: Mapping[str, Any] | None) -> Response:
-    """The success answer: the output as a JSON body (datetimes as epoch seconds)."""
+    """The success answer: the output as a JSON body (datetimes as epoch seconds).
+
+    Members the model puts in headers go to headers, and a blob payload (EBS
+    GetSnapshotBlock's ``BlockData``) is the raw body, as boto3 reads them.
+    """
     status = int(operation.http.get("responseCode", 200))
     is_json_11 = operation.metadata["protocol"] == "json"
     mimetype = "application/x-amz-json-1.1" if is_json_11 else "application/json"
-    response = Response(
-        json.dumps(dict(output or {}), default=_json_value), status=status, mimetype=mimetype
-    )
+    body = dict(output or {})
+    headers: dict[str, str] = {}
+    raw: bytes | None = None
+    shape = operation.output_shape
+    if shape is not None:
+        for name, member in shape.members.items():
+            if member.serialization.get("location") == "header" and name in body:
+                headers[member.serialization.get("name", name)] = str(body.pop(name))
+        payload = shape.serialization.get("payload")
+        if payload is not None and shape.members[payload].type_name == "blob":
+            raw = bytes(body.pop(payload, b""))
+            mimetype = "application/octet-stream"
+    text: Any = raw if raw is not None else json.dumps(body, default=_json_value)
+    response = Response(text, status=status, mimetype=mimetype)
     response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
+    for name, value in headers.items():
+        response.headers[name] = value
     return response
 
 

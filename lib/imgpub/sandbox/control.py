@@ -12,7 +12,12 @@ POST     /_imgpub/ec2/config         change some settings (JSON object); answers
 GET      /_imgpub/ec2/stats          call statistics (JSON, :class:`Ec2Stats`)
 POST     /_imgpub/ec2/stats/reset    zero the statistics only
 POST     /_imgpub/ec2/reset          reset moto (``/moto-api/reset``) and all extension state
+GET      /_imgpub/ec2/images/<id>    what RegisterImage asked for an image (JSON)
 =======  ==========================  ===============================================
+
+The local EBS (:mod:`imgpub.sandbox.fake_ebs`) is a fake on the fake-server base; its
+control API is served from the same port under ``/_fake/`` (drive it with
+``FakeClient(endpoint)``).
 
 Errors are JSON ``{"error": "..."}`` with status 400 (bad setting) or 404.
 """
@@ -53,6 +58,11 @@ def handle_control(environ: Environ, state: Ec2State, moto_app: WsgiApp) -> Repl
         if route == ("POST", f"{_EC2}/stats/reset"):
             state.reset_stats()
             return _json(state.stats().to_json())
+        if method == "GET" and path.startswith(f"{_EC2}/images/"):
+            record = state.registration(path.rsplit("/", 1)[-1])
+            if record is None:
+                return _json({"error": f"no image registered as {path.rsplit('/', 1)[-1]}"}, 404)
+            return _json(record)
         if route == ("POST", f"{_EC2}/reset"):
             _reset_moto(environ, moto_app)
             state.reset()
@@ -114,6 +124,8 @@ class Ec2Control:
         blocked_regions: Iterable[str] | None = None,
         enabled_regions: Iterable[str] | None = None,
         reject_disabled_regions: bool | None = None,
+        boot_test_outcome: str | None = None,
+        console_delay_seconds: float | None = None,
     ) -> Ec2Config:
         """Change settings; returns the whole configuration now in force.
 
@@ -136,6 +148,10 @@ class Ec2Control:
             changes["enabled_regions"] = sorted(enabled_regions)
         if reject_disabled_regions is not None:
             changes["reject_disabled_regions"] = reject_disabled_regions
+        if boot_test_outcome is not None:
+            changes["boot_test_outcome"] = boot_test_outcome
+        if console_delay_seconds is not None:
+            changes["console_delay_seconds"] = console_delay_seconds
         return Ec2Config.from_json(self._request("POST", "config", changes))
 
     def use_default_regions(self) -> Ec2Config:
@@ -153,6 +169,11 @@ class Ec2Control:
     def reset_stats(self) -> None:
         """Zero the statistics, keeping resources and configuration."""
         self._request("POST", "stats/reset", {})
+
+    def registration(self, image_id: str) -> dict[str, Any]:
+        """What RegisterImage asked for ``image_id`` (every attribute, billing products too)."""
+        record: dict[str, Any] = self._request("GET", f"images/{image_id}")
+        return record
 
     def reset(self) -> None:
         """Reset moto's resources and every extension setting and counter."""

@@ -9,6 +9,7 @@ coupling to moto 5.x internals in this one module makes it easy to find when mot
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -156,3 +157,144 @@ def complete_snapshot_copy(account: str, region: str, image_id: str) -> None:
         return
     snapshot._imgpub_window = None
     snapshot.status = "completed"
+
+
+# -- EBS direct snapshots and registered images (build-ami) ----------------------------------
+
+_REGISTERED_CLASSES: dict[type, type] = {}
+
+
+def _backend(account: str, region: str) -> Any:
+    from moto.ec2.models import ec2_backends
+
+    return ec2_backends[account][region]
+
+
+def create_snapshot(
+    account: str, region: str, size_gib: int, description: str, tags: dict[str, str]
+) -> tuple[str, str]:
+    """A ``pending`` EC2 snapshot of ``size_gib`` GiB, as EBS StartSnapshot makes one.
+
+    moto needs a volume to snapshot; like the EC2 snapshot of an EBS direct upload, the
+    result belongs to no volume a caller can see (the volume is deleted at once).
+    Returns (snapshot ID, owner account).
+    """
+    backend = _backend(account, region)
+    volume = backend.create_volume(size=size_gib, zone_name=f"{region}a")
+    snapshot = backend.create_snapshot(volume.id, description, account)
+    backend.delete_volume(volume.id)
+    snapshot.status = "pending"
+    if tags:
+        backend.create_tags([snapshot.id], tags)
+    return str(snapshot.id), str(snapshot.owner_id)
+
+
+def find_snapshot(account: str, region: str, snapshot_id: str) -> Any | None:
+    try:
+        return _backend(account, region).snapshots.get(snapshot_id)
+    except KeyError:
+        return None
+
+
+def set_snapshot_state(account: str, region: str, snapshot_id: str, state: str) -> bool:
+    """``pending`` → ``completed`` (or ``error``); False when the snapshot is gone."""
+    snapshot = find_snapshot(account, region, snapshot_id)
+    if snapshot is None:
+        return False
+    snapshot.status = state
+    return True
+
+
+def images_named(account: str, region: str, name: str) -> list[str]:
+    """The account's images in ``region`` called ``name`` (EC2 allows one)."""
+    try:
+        backend = _backend(account, region)
+    except KeyError:
+        return []
+    return [
+        str(ami.id)
+        for ami in backend.amis.values()
+        if ami.name == name and str(ami.owner_id) == account
+    ]
+
+
+def _registered(image: Any) -> None:
+    """Let a moto ``Ami`` report the block device mappings it was registered with."""
+    base = type(image)
+    if getattr(base, "_imgpub_registered", False):
+        return
+    cls = _REGISTERED_CLASSES.get(base)
+    if cls is None:
+
+        def mappings(self: Any) -> list[dict[str, Any]]:
+            kept = getattr(self, "_imgpub_mappings", None)
+            return list(kept) if kept is not None else list(base.block_device_mappings.fget(self))
+
+        cls = type(
+            f"Registered{base.__name__}",
+            (base,),
+            {"block_device_mappings": property(mappings), "_imgpub_registered": True},
+        )
+        _REGISTERED_CLASSES[base] = cls
+    image.__class__ = cls
+
+
+def keep_registration(account: str, region: str, image_id: str, attributes: dict[str, Any]) -> None:
+    """Give a moto ``Ami`` what RegisterImage asked for and moto dropped.
+
+    ``attributes`` holds the image's attributes by moto's names (architecture,
+    boot_mode, ena_support …), ``mappings`` (DescribeImages' BlockDeviceMappings) and
+    ``snapshot_id`` (the root snapshot, which replaces the synthetic one moto made).
+    """
+    image = find_image(account, region, image_id)
+    if image is None:
+        return
+    backend = _backend(account, region)
+    mappings = attributes.pop("mappings")
+    root_snapshot = attributes.pop("snapshot_id", None)
+    for name, value in attributes.items():
+        setattr(image, name, value)
+    if mappings:  # without a snapshot moto's synthetic one stays (older seeds rely on it)
+        _registered(image)
+        image._imgpub_mappings = mappings
+    snapshot = find_snapshot(account, region, root_snapshot) if root_snapshot else None
+    if snapshot is not None:
+        synthetic = image.ebs_snapshot
+        image.ebs_snapshot = snapshot
+        if synthetic is not None and synthetic.id != snapshot.id:
+            backend.snapshots.pop(synthetic.id, None)
+
+
+def instance_user_data(account: str, region: str, instance_id: str) -> str | None:
+    """The user data an instance was launched with (decoded), or None if unknown."""
+    import base64
+
+    try:
+        backend = _backend(account, region)
+        instance = backend.get_instance(instance_id)
+    except Exception:  # moto raises its own InvalidInstanceID error
+        return None
+    data = getattr(instance, "user_data", None)
+    if isinstance(data, list):
+        data = data[0] if data else None
+    if not data:
+        return None
+    raw = data if isinstance(data, bytes) else str(data).encode()
+    try:
+        return base64.b64decode(raw).decode("utf-8", "replace")
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
+def instance_launch(account: str, region: str, instance_id: str) -> tuple[str, datetime] | None:
+    """(state, launch time) of an instance, or None."""
+    try:
+        instance = _backend(account, region).get_instance(instance_id)
+    except Exception:  # moto raises its own InvalidInstanceID error
+        return None
+    launched = getattr(instance, "launch_time", None)
+    when = datetime.now(UTC)
+    if isinstance(launched, str):
+        with contextlib.suppress(ValueError):
+            when = datetime.fromisoformat(launched.replace("Z", "+00:00"))
+    return str(instance.state), when

@@ -63,6 +63,10 @@ class Ec2Config:
       account has (:data:`imgpub.sandbox.ec2_regions.DEFAULT_ENABLED_REGIONS`).
     * ``reject_disabled_regions``: calls signed for a region that is not enabled get
       ``AuthFailure``, as real EC2 answers them.
+    * ``boot_test_outcome``: what an instance running imgpub's boot-test user data prints
+      to its console: ``pass``, ``fail`` (a test command failed) or ``silent`` (nothing,
+      as a guest that never boots); ``console_delay_seconds``: how long after launch the
+      console text appears.
     """
 
     copy_pending_seconds: float = 0.0
@@ -72,6 +76,8 @@ class Ec2Config:
     blocked_regions: frozenset[str] = frozenset()
     enabled_regions: frozenset[str] | None = None
     reject_disabled_regions: bool = True
+    boot_test_outcome: str = "pass"
+    console_delay_seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (sets become sorted lists)."""
@@ -85,6 +91,8 @@ class Ec2Config:
                 None if self.enabled_regions is None else sorted(self.enabled_regions)
             ),
             "reject_disabled_regions": self.reject_disabled_regions,
+            "boot_test_outcome": self.boot_test_outcome,
+            "console_delay_seconds": self.console_delay_seconds,
         }
 
     def updated(self, changes: Mapping[str, Any]) -> Ec2Config:
@@ -153,6 +161,14 @@ def _region_codes(name: str, raw: Any) -> Mapping[str, str]:
     return dict(raw)
 
 
+def _outcome(name: str, raw: Any) -> str:
+    if raw not in BOOT_TEST_OUTCOMES:
+        raise ValueError(f"{name} must be one of {', '.join(BOOT_TEST_OUTCOMES)}, not {raw!r}")
+    return str(raw)
+
+
+BOOT_TEST_OUTCOMES = ("pass", "fail", "silent")
+
 _CONVERTERS: Mapping[str, Any] = {
     "copy_pending_seconds": _seconds,
     "throttle_rate": _rate,
@@ -161,6 +177,8 @@ _CONVERTERS: Mapping[str, Any] = {
     "blocked_regions": _regions,
     "enabled_regions": _optional_regions,
     "reject_disabled_regions": _flag,
+    "boot_test_outcome": _outcome,
+    "console_delay_seconds": _seconds,
 }
 
 

@@ -21,8 +21,12 @@ region failures, 38 regions in every partition). This middleware sits in front o
   silently ignores) into the flat form moto implements;
 * injects throttling and per-region failures, and counts calls — all off by default.
 
-Requests for other services (SSM, STS, EBS, ECR) pass through untouched, only counted.
-The control endpoint (:mod:`imgpub.sandbox.control`) is served from the same port.
+Requests for other services (SSM, STS, ECR) pass through untouched, only counted. EBS
+direct API requests are answered by :class:`imgpub.sandbox.fake_ebs.FakeEbs` (moto's EBS
+checks nothing), on moto's own snapshots; RegisterImage keeps what moto drops and
+GetConsoleOutput answers for boot-test instances (:mod:`imgpub.sandbox.ec2_registration`).
+The control endpoint (:mod:`imgpub.sandbox.control`) is served from the same port, and the
+EBS fake's control API under ``/_fake/``.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from imgpub.sandbox import ec2_backend
+from imgpub.sandbox import ec2_backend, ec2_registration
 from imgpub.sandbox.control import CONTROL_PREFIX, handle_control
 from imgpub.sandbox.ec2_config import error_message, error_status
 from imgpub.sandbox.ec2_protocol import (
@@ -61,6 +65,8 @@ from imgpub.sandbox.ec2_protocol import (
 )
 from imgpub.sandbox.ec2_regions import describe_regions_xml, partition_regions
 from imgpub.sandbox.ec2_state import Ec2State, TokenRecord
+from imgpub.sandbox.fake_ebs import FakeEbs
+from imgpub.sandbox.fake_server import CONTROL_PREFIX as FAKE_CONTROL_PREFIX
 
 BLOCKED_PUBLIC_SHARE_MESSAGE = (
     "You can\u2019t publicly share this image because block public access for AMIs is enabled "
@@ -98,17 +104,26 @@ class Ec2Extras:
     def __init__(self, app: WsgiApp, state: Ec2State | None = None) -> None:
         self.app = app
         self.state = state or Ec2State()
+        self.ebs = FakeEbs()
         self._universe = partition_regions()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = str(environ.get("PATH_INFO", ""))
         if path.startswith(CONTROL_PREFIX):
+            if path.rstrip("/").endswith("/ec2/reset"):
+                self.ebs.reset()
             return handle_control(environ, self.state, self.app).send(start_response)
+        if path.startswith(FAKE_CONTROL_PREFIX):
+            return self.ebs.wsgi(environ, start_response)
         if path.startswith("/moto-api/reset"):
             reset_reply = call_app(self.app, environ)
             self.state.forget_resources()
+            self.ebs.reset()
             return reset_reply.send(start_response)
         scope = signing_scope(environ)
+        if scope is not None and scope.service == "ebs":
+            self.state.record_other("ebs")
+            return self.ebs.wsgi(environ, start_response)
         if scope is None or scope.service != "ec2":
             if scope is not None:
                 self.state.record_other(scope.service)
@@ -164,6 +179,7 @@ class Ec2Extras:
         for account, region, image_id in self.state.take_due():
             ec2_backend.set_image_state(account, region, image_id, "available")
             ec2_backend.complete_snapshot_copy(account, region, image_id)
+        self.ebs.settle()
 
     def _forward(self, call: Ec2Call, params: dict[str, str] | None = None) -> Reply:
         environ = call.environ if params is None else with_body(call.environ, params)
@@ -318,7 +334,8 @@ class Ec2Extras:
         snapshots = ec2_backend.image_snapshot_ids(call.account, call.region, image_id)
         ec2_backend.add_tags(call.account, call.region, snapshots, specs.get("snapshot", {}))
 
-    def register_image(self, call: Ec2Call) -> Reply:
+    def register_with_moto(self, call: Ec2Call) -> Reply:
+        """moto's RegisterImage/CreateImage (it keeps the name and description only)."""
         reply = self._forward(call)
         image_id = _created_image(reply)
         if image_id is not None:
@@ -395,8 +412,10 @@ _HANDLERS: dict[str, Callable[[Ec2Extras, Ec2Call], Reply | None]] = {
     "EnableImageDeprecation": Ec2Extras.enable_image_deprecation,
     "DisableImageDeprecation": Ec2Extras.disable_image_deprecation,
     "CopyImage": Ec2Extras.copy_image,
-    "RegisterImage": Ec2Extras.register_image,
-    "CreateImage": Ec2Extras.register_image,
+    "RegisterImage": ec2_registration.register_image,
+    "CreateImage": Ec2Extras.register_with_moto,
+    "DescribeImageAttribute": ec2_registration.describe_image_attribute,
+    "GetConsoleOutput": ec2_registration.get_console_output,
     "DescribeRegions": Ec2Extras.describe_regions,
     "ModifySnapshotAttribute": Ec2Extras.modify_snapshot_attribute,
     "DescribeSnapshots": Ec2Extras.describe_snapshots,

@@ -46,6 +46,7 @@ class Ec2State:
         self._images: set[tuple[str, str]] = set()
         self._throttled = 0
         self._failures = 0
+        self._registrations: dict[str, dict[str, Any]] = {}
 
     # --- configuration -------------------------------------------------------------
 
@@ -136,6 +137,18 @@ class Ec2State:
                 del self._pending[key]
             return due
 
+    # --- registered images (build-ami) ---------------------------------------------
+
+    def remember_registration(self, image_id: str, record: dict[str, Any]) -> None:
+        """Keep what RegisterImage asked for an image (moto drops most of it)."""
+        with self._lock:
+            self._registrations[image_id] = record
+
+    def registration(self, image_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._registrations.get(image_id)
+            return None if found is None else dict(found)
+
     # --- statistics ----------------------------------------------------------------
 
     def record_call(self, action: str, region: str) -> None:
@@ -182,6 +195,7 @@ class Ec2State:
             self._tokens.clear()
             self._token_locks.clear()
             self._pending.clear()
+            self._registrations.clear()
 
     def reset(self) -> None:
         """Back to a fresh server: default configuration, no resources, no statistics."""

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from imgpub.aws.errors import sdk_setup_errors
 from imgpub.aws.session import ClientFactory
+from imgpub.build.chain import built_amis
 from imgpub.flow import StageContext
 from imgpub.gha import Gha
 from imgpub.inputs import OutputSpec
@@ -48,8 +49,13 @@ OUTPUTS = (
 
 
 def read(ctx: StageContext) -> MirrorInputs:
-    """Every input checked, no cloud call: bad input is exit 2 with nothing touched."""
-    return parse_mirror_inputs(ctx.inputs, now=datetime.now(UTC), environ=ctx.env)
+    """Every input checked, no cloud call: bad input is exit 2 with nothing touched.
+
+    With ``source-ami`` empty, the AMIs build-ami recorded in the results document are
+    mirrored (from their region, unless ``source-region`` says otherwise).
+    """
+    built = [(ami.image_id, ami.region) for ami in built_amis(ctx.previous)]
+    return parse_mirror_inputs(ctx.inputs, now=datetime.now(UTC), environ=ctx.env, built=built)
 
 
 def prepare(inputs: MirrorInputs, ctx: StageContext) -> Plan:
