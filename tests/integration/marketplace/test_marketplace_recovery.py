@@ -55,7 +55,7 @@ def change_sets_for(catalog, ami: str) -> list[dict]:
 def open_by_hand(catalog, role: str, preparing: float, applying: float) -> str:
     """A change set someone else started on the dev product (another AMI), lasting this long."""
     other = boto3.client("ec2", region_name="us-east-1").register_image(
-        Name="AlmaLinux OS 9.5.20241120 x86_64", RootDeviceName="/dev/sda1"
+        Name="AlmaLinux OS 9.5.20241120 x86_64", RootDeviceName="/dev/sda1", Architecture="x86_64"
     )["ImageId"]
     catalog.call("set_timing", preparing_seconds=preparing, applying_seconds=applying)
     foreign = boto3.client("marketplace-catalog", region_name="us-east-1").start_change_set(
