@@ -188,7 +188,7 @@ DEMO_NEEDS: dict[str, tuple[str, ...]] = {"ecr-mirror": ("registry", "ecr")}
 
 @demo_stage("wiki-pr")
 def _wiki_flags(world: DemoWorld) -> dict[str, str | None]:
-    from imgpub.sandbox.services import SANDBOX_WIKI_REPOSITORY
+    from imgpub.sandbox.fake_services import SANDBOX_WIKI_REPOSITORY
 
     # GITHUB_API_URL and GITHUB_TOKEN point at the sandbox's GitHub; the webhook is its own.
     return {

@@ -13,7 +13,7 @@ from github.GithubException import BadCredentialsException, UnknownObjectExcepti
 
 from imgpub.sandbox.fake_client import FakeClient
 from imgpub.sandbox.fake_github import FakeGithub
-from imgpub.sandbox.services import SANDBOX_GITHUB_TOKEN, SANDBOX_WIKI_REPOSITORY
+from imgpub.sandbox.fake_services import SANDBOX_GITHUB_TOKEN, SANDBOX_WIKI_REPOSITORY
 
 
 @pytest.fixture

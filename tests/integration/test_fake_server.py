@@ -27,7 +27,8 @@ import pytest
 from imgpub.sandbox.fake_client import FakeClient, FakeControlError
 from imgpub.sandbox.fake_log import Match
 from imgpub.sandbox.fake_server import Fault
-from imgpub.sandbox.services import FakeService, RunningService, start_fake
+from imgpub.sandbox.fake_services import FakeService, start_fake
+from imgpub.sandbox.services import RunningService
 from imgpub.sandbox.serving import PortInfo
 from tests.fakes.notes import NotesFake
 
@@ -373,7 +374,7 @@ if sys.argv[1] == "popen":  # only the server's own parent watch can notice
         "tests.fakes.notes:NotesFake", "--port-file", sys.argv[2], "--exit-with-parent"])
     pid = child.pid
 else:  # the sandbox's launcher (PR_SET_PDEATHSIG as well)
-    from imgpub.sandbox.services import FakeService, start_fake
+    from imgpub.sandbox.fake_services import FakeService, start_fake
     svc = start_fake(FakeService("notes", "tests.fakes.notes:NotesFake", env=lambda url: {}),
                      Path(sys.argv[2]).parent)
     pid = svc.process.proc.pid

@@ -18,16 +18,18 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 
-from imgpub.sandbox.services import (
-    RunningService,
-    ServiceUnavailable,
-    start_azurite,
-    start_ecr_registry,
+from imgpub.sandbox.fake_services import (
     start_fake_arm,
     start_fake_catalog,
     start_fake_github,
     start_fake_license_manager,
     start_fake_webhook,
+)
+from imgpub.sandbox.services import (
+    RunningService,
+    ServiceUnavailable,
+    start_azurite,
+    start_ecr_registry,
     start_moto,
     start_registry,
 )

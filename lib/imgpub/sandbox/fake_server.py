@@ -11,7 +11,7 @@ and its state; this base gives all of them the rest, so they behave alike:
   every handler and verb runs holding :attr:`FakeServer.lock`;
 * it starts in-process (``with FakeX() as fake:``, a thread, for tests that poke state
   directly) or as a child process (``python -m imgpub.sandbox.fake_server MODULE:CLASS
-  --port-file PATH``, started by :func:`imgpub.sandbox.services.start_fake`), always on
+  --port-file PATH``, started by :func:`imgpub.sandbox.fake_services.start_fake`), always on
   a free 127.0.0.1 port;
 * every request is recorded (:attr:`FakeServer.log`), can be failed or slowed down
   (:attr:`FakeServer.faults`), and the same can be done from another process through
