@@ -42,6 +42,8 @@ class ChangeSet:
     failure_code: str = ""
     failure_description: str = ""
     errors: dict[int, list[dict[str, str]]] = field(default_factory=dict)
+    #: Finish at this many more DescribeChangeSet calls of it (None: by the clock alone).
+    describes_left: int | None = None
 
     @property
     def arn(self) -> str:

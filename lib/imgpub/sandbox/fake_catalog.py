@@ -134,6 +134,17 @@ class FakeCatalog(AwsJsonFake):
         self._tick()
 
     @verb
+    def finish_on_describe(self, describes: int) -> None:
+        """Open change sets finish at their ``describes``-th DescribeChangeSet from now.
+
+        Tests that must catch a change set in flight on a re-run use this instead of moving
+        the clock to just before its end, which raced the re-run's start-up on a busy machine.
+        """
+        for change_set in self.change_sets.values():
+            if change_set.ended is None:
+                change_set.describes_left = describes
+
+    @verb
     def add_scan_findings(self, ami_id: str, findings: Sequence[Mapping[str, str]]) -> None:
         """The AMI's security scan reports these ``{ErrorCode, ErrorMessage}`` entries."""
         self.scan_findings[ami_id] = [dict(f) for f in findings]
@@ -203,9 +214,15 @@ class FakeCatalog(AwsJsonFake):
 
     @action("DescribeChangeSet")
     def describe_change_set(self, params: dict[str, Any]) -> dict[str, Any]:
-        self._tick()
         self._check_catalog(params)
-        return self._change_set(params["ChangeSetId"]).describe()
+        change_set = self._change_set(params["ChangeSetId"])
+        if change_set.describes_left is not None:
+            change_set.describes_left -= 1
+            if change_set.describes_left <= 0:
+                change_set.describes_left = None
+                change_set.prepared_at = change_set.applied_at = self.now()
+        self._tick()
+        return change_set.describe()
 
     @action("ListChangeSets")
     def list_change_sets(self, params: dict[str, Any]) -> dict[str, Any]:

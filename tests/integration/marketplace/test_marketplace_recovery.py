@@ -106,7 +106,7 @@ def test_a_run_killed_after_start_change_set_is_adopted_by_the_rerun(tmp_path, c
     finally:
         if proc.poll() is None:
             proc.kill()
-    catalog.call("advance", seconds=59)  # the first change set is about to succeed
+    catalog.call("finish_on_describe", describes=2)  # in flight when the re-run finds it
     catalog.call("set_timing", preparing_seconds=0.5, applying_seconds=0.5)
     second = imgpub(tmp_path, *args)
     assert second.returncode == 0, second.stdout + second.stderr
@@ -249,7 +249,7 @@ def test_wait_false_starts_and_finishes_and_the_next_run_collects_the_verdict(tm
     [cs] = json.loads(section(tmp_path)["outputs"]["change-sets"])
     assert cs["state"] == "started" and cs["status"] == "PREPARING"
     assert by_kind(section(tmp_path), "marketplace-version")[0]["state"] == "skipped"
-    catalog.call("advance", seconds=119)
+    catalog.call("finish_on_describe", describes=2)  # in flight when the next run finds it
     second = imgpub(tmp_path, *args)
     assert second.returncode == 0, second.stdout + second.stderr
     assert started(catalog) == 1
