@@ -158,30 +158,43 @@ def _community(
         mirror = StageRun("mirror-ami", mirror_flags, "skip: copy" if "copy" in opts.skip else "")
         if build.skipped and not item.ami_id and not mirror.skipped:
             mirror = StageRun("mirror-ami", mirror_flags, "no AMI to copy (build-ami skipped)")
-        notes = (f"public share left out ({why_private})",) if why_private else ()
-        suffix = billing.suffix.lower()
-        chains.append(
-            Chain(
-                key=f"{item.key}-{mapping.account}-{suffix}{'-public' if public else ''}",
-                item=item,
-                entity=entity.name,
-                cloud=entity.cloud,
-                workflow=entity.workflow,
-                account=mapping.account,
-                destinations=tuple(d.destination for d, _ in members),
-                runs=(build, mirror),
-                notes=notes,
-                meta={
-                    "billing": {
-                        "rule": billing.rule,
-                        "codes": list(billing.codes),
-                        "suffix": billing.suffix,
-                    },
-                    **dict(meta),
-                },
-            )
-        )
+        notes = [f"public share left out ({why_private})"] if why_private else []
+        billed = {
+            "billing": {
+                "rule": billing.rule,
+                "codes": list(billing.codes),
+                "suffix": billing.suffix,
+            },
+            **dict(meta),
+        }
+        suffix = billing.suffix.lower() + ("-public" if public else "")
+        names = [d.destination for d, _ in members]
+        chains.append(_chain(item, entity, mapping, suffix, names, [build, mirror], notes, billed))
     return chains
+
+
+def _chain(
+    item: PushItem,
+    entity: Entity,
+    mapping: AccountMapping,
+    suffix: str,
+    destinations: Sequence[str],
+    runs: Sequence[StageRun],
+    notes: Sequence[str],
+    meta: Mapping[str, Any],
+) -> Chain:
+    return Chain(
+        key=f"{item.key}-{mapping.account}-{suffix}",
+        item=item,
+        entity=entity.name,
+        cloud=entity.cloud,
+        workflow=entity.workflow,
+        account=mapping.account,
+        destinations=tuple(destinations),
+        runs=tuple(runs),
+        notes=tuple(notes),
+        meta=dict(meta),
+    )
 
 
 def _security_groups(value: Any) -> str:
@@ -242,18 +255,8 @@ def _stratosphere(
             )
     if opts.pre_push:
         notes.append("pre-push: change sets are validated (Intent VALIDATE), not applied")
-    return Chain(
-        key=f"{item.key}-{mapping.account}-marketplace",
-        item=item,
-        entity=entity.name,
-        cloud=entity.cloud,
-        workflow=entity.workflow,
-        account=mapping.account,
-        destinations=tuple(d.destination for d in dests),
-        runs=tuple(runs),
-        notes=tuple(notes),
-        meta=dict(dests[0].meta),
-    )
+    names = [d.destination for d in dests]
+    return _chain(item, entity, mapping, "marketplace", names, runs, notes, dests[0].meta)
 
 
 def _azure(
@@ -281,15 +284,4 @@ def _azure(
     notes = ["Partner Center publishing is out of scope: the image goes to the Compute Gallery"]
     if "generation" in meta:
         notes.append(f"generation {meta['generation']}: the naming rules choose the definitions")
-    return Chain(
-        key=f"{item.key}-{mapping.account}-{offer}",
-        item=item,
-        entity=entity.name,
-        cloud=entity.cloud,
-        workflow=entity.workflow,
-        account=mapping.account,
-        destinations=(dest.destination,),
-        runs=(run,),
-        notes=tuple(notes),
-        meta=dict(meta),
-    )
+    return _chain(item, entity, mapping, offer, [dest.destination], [run], notes, meta)

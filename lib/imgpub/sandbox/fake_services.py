@@ -1,8 +1,8 @@
 """imgpub's own fakes as sandbox services: how each is started, seeded and pointed at.
 
 Where no emulator exists (Azure Resource Manager, Marketplace Catalog, License Manager,
-GitHub, a webhook receiver, StArMap) the sandbox runs a fake from ``fake_server`` as a child process,
-like the real services in ``services``; each declaration says which class, with which
+GitHub, a webhook receiver, StArMap) the sandbox runs a fake from ``fake_server`` as a
+child process, like the real services in ``services``; each declaration says which class, with which
 options and seed, and which standard variables point clients at it.
 """
 

@@ -116,14 +116,20 @@ def test_sources_from_names_metadata_and_beta(tmp_path):
     assert {i.release_type for i in read_sources([str(staged)], beta=True)} == {"beta"}
 
 
+def _folder_with_metadata(root, text: str) -> str:
+    (root / "m").mkdir()
+    (root / "m" / "x-1-20250101.x86_64.raw").touch()
+    (root / "m" / "metadata.yaml").write_text(text)
+    return str(root / "m")
+
+
 @pytest.mark.parametrize(
     ("make", "says"),
     [
         (lambda p: str(p / "missing"), "does not exist"),
         (lambda p: str(p), "holds no disk image"),
-        (lambda p: (p / "m").mkdir() or (p / "m" / "x-1-20250101.x86_64.raw").touch()
-         or (p / "m" / "metadata.yaml").write_text("colour: red\n") and str(p / "m"),
-         "unknown key 'colour'"),
+        (lambda p: _folder_with_metadata(p, "colour: red\n"), "unknown key 'colour'"),
+        (lambda p: _folder_with_metadata(p, "release_type: rc\n"), "release_type 'rc'"),
         (lambda p: (p / "noname.raw").touch() or str(p / "noname.raw"), "architecture"),
     ],
 )  # fmt: skip
