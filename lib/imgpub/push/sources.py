@@ -6,7 +6,8 @@
   ``release_type`` (ga or beta) and ``boot_mode``, which win over the file name;
 * a **file or URL** (``https://``, ``s3://``) of one image, named the same way;
 * a **results document** (``.json``) of earlier stages: the AMIs build-ami recorded there
-  become items that need no upload (their name and version come from the image it built).
+  become items that need no upload (their name and version come from the image it built,
+  or from a ``metadata.yaml`` beside the document).
 
 Everything here is local reading: a problem is exit 2 naming the source.
 """
@@ -133,12 +134,13 @@ def _from_results(path: Path) -> list[PushItem]:
         raise InputError(INPUT, f"{path}: {exc.message}", "give a results document") from None
     section = doc.section("build-ami")
     image = str((section.inputs if section else {}).get("image", ""))
+    meta = _metadata(path.parent / METADATA_FILE)
     amis = built_amis(doc)
     if not amis:
         raise InputError(INPUT, f"{path} records no AMI built by build-ami", "run build-ami first")
     items = []
     for ami in amis:
-        item = _from_file_name(str(path), image.rsplit("/", 1)[-1], {}) if image else None
+        item = _from_file_name(str(path), image.rsplit("/", 1)[-1], meta) if image else None
         if item is None:
             raise InputError(INPUT, f"{path}: the built image is not recorded", "re-run build-ami")
         items.append(
