@@ -87,7 +87,7 @@ def test_a_rerun_changes_nothing(tmp_path, aws_endpoint, ec2_control):
 
 def test_pre_push_then_full_push_reuses_everything(tmp_path, aws_endpoint, ec2_control):
     creds = as_base64(aws_credentials())
-    code, doc, log = community(tmp_path, creds, pre_push="true")
+    code, _, log = community(tmp_path, creds, pre_push="true")
     assert code == 0, log
     assert "public share left out (pre-push)" in log
     (hourly,) = images_named("us-west-2", HOURLY)
@@ -95,7 +95,7 @@ def test_pre_push_then_full_push_reuses_everything(tmp_path, aws_endpoint, ec2_c
     uploads = ebs_changes(aws_endpoint).count("PutSnapshotBlock")
     assert uploads > 0
     ec2_control.reset_stats()
-    code, doc, log = community(tmp_path, creds, sources=str(tmp_path / "staged-rhel-ec2"))
+    code, _, log = community(tmp_path, creds, sources=str(tmp_path / "staged-rhel-ec2"))
     assert code == 0, log
     calls = mutating_calls(ec2_control.stats())
     assert not [k for k in calls if k[0] in ("CopyImage", "RegisterImage", "ImportSnapshot")]
@@ -133,7 +133,7 @@ def test_skip_upload_pushes_an_ami_from_a_results_document(tmp_path, aws_endpoin
     (built / "metadata.yaml").write_text("name: rhel-ec2\n")
     uploads = len(ebs_changes(aws_endpoint))
     ec2_control.reset_stats()
-    code, doc, log = community(tmp_path, creds, sources=str(chain_doc), skip="upload")
+    code, _, log = community(tmp_path, creds, sources=str(chain_doc), skip="upload")
     assert code == 0, log
     assert len(ebs_changes(aws_endpoint)) == uploads  # nothing uploaded
     calls = mutating_calls(ec2_control.stats())
