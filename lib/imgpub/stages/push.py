@@ -23,7 +23,16 @@ from imgpub.push.spec import PUSH_INPUTS, PUSH_OUTPUTS
 from imgpub.push.starmap import MappingResolver, NoMapping
 from imgpub.push.workflows import plan_entity
 from imgpub.results import default_results_path
-from imgpub.stages import STAGES
+
+# push runs these stages: importing them here makes a missing SDK (the aws or azure
+# extra) exit 2 naming the extra when push starts, not a failure in the middle of a push.
+from imgpub.stages import (  # noqa: F401
+    STAGES,
+    azure_gallery,
+    build_ami,
+    marketplace_changeset,
+    mirror_ami,
+)
 
 NAME = "push"
 HELP = STAGES[NAME].help
