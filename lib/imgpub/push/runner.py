@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
+from imgpub.errors import EXIT_BAD_INPUT
 from imgpub.flow import StageContext, StageModule
 from imgpub.push.model import Credentials
 from imgpub.push.oidc import token_file
@@ -131,23 +132,18 @@ def _run_chain(
         flags: dict[str, str | None] = dict(run.flags)
         flags["results"] = str(doc_path)
         env = run_env(run, creds, ctx.env, skip, token)
-        before = _started(doc_path, run.stage)
         ctx.gha.info(f"-- {chain.item.key} → {chain.account}: imgpub {run.stage}")
         code = run_stage(module, flags=flags, env=env, gha=ctx.gha.nested(), cancel=ctx.cancel)
-        runs.append(_outcome(run.stage, code, doc_path, before))
+        runs.append(_outcome(run.stage, code, doc_path))
         if code != 0:
             stopped = f"imgpub {run.stage} exited {code}"
     return {"chain": chain, "runs": runs, "stopped": stopped, "document": str(doc_path)}
 
 
-def _started(doc_path: Path, stage: str) -> str:
+def _outcome(stage: str, code: int, doc_path: Path) -> dict[str, Any]:
+    """The run's section, which run_stage saves for every exit code but 2 (bad input)."""
     section = ResultsDocument.load(doc_path).section(stage) if doc_path.exists() else None
-    return section.started_at if section else ""
-
-
-def _outcome(stage: str, code: int, doc_path: Path, before: str) -> dict[str, Any]:
-    section = ResultsDocument.load(doc_path).section(stage) if doc_path.exists() else None
-    if section is None or section.started_at == before:  # not saved: it stopped at its inputs
+    if section is None or code == EXIT_BAD_INPUT:
         why = f"imgpub {stage} refused its inputs (exit {code}); its error is in the log above"
         return {"stage": stage, "state": "failed", "exit_code": code, "error": why}
     return {
