@@ -1,15 +1,19 @@
 """Running the plan: each chain's stages through run_stage, with its account's credentials.
 
-Each chain has its own results document (``<results>.push/<chain>.json``), so build-ami's
-AMI is what the next stage of the chain reads, as in a workflow; the push's own section
-records what every chain did. A run that does not succeed stops its chain (the rest is
-``not-started``), never the other chains. Stage runs share the push's log, summary and
-masks (``Gha.nested``) but set no step outputs.
+Each stage run happens with its account's environment in place of the process's
+(:func:`process_environment`). Each chain has its own results document
+(``<results>.push/<chain>.json``), so build-ami's AMI is what the next stage of the chain
+reads, as in a workflow; the push's own section records what every chain did. A run that
+does not succeed stops its chain (the rest is ``not-started``), never the other chains.
+Stage runs share the push's log, summary and masks (``Gha.nested``) but set no step
+outputs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -41,6 +45,25 @@ _DROPPED = frozenset(
     }
 )
 AWS_STAGES = frozenset({"build-ami", "mirror-ami", "marketplace-changeset"})
+
+
+@contextmanager
+def process_environment(env: Mapping[str, str]) -> Iterator[None]:
+    """The process environment is ``env`` for a while, then what it was.
+
+    The SDKs' credential chains (botocore's keys and web identity, azure-identity's
+    environment credential) read ``os.environ``, not the mapping a stage is given, so a
+    run gets its account's credentials only this way; runs are sequential, so one
+    environment holds at a time, as if each stage were its own process.
+    """
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def chain_folder(results: Path) -> Path:
@@ -133,7 +156,10 @@ def _run_chain(
         flags["results"] = str(doc_path)
         env = run_env(run, creds, ctx.env, skip, token)
         ctx.gha.info(f"-- {chain.item.key} → {chain.account}: imgpub {run.stage}")
-        code = run_stage(module, flags=flags, env=env, gha=ctx.gha.nested(), cancel=ctx.cancel)
+        with process_environment(env):
+            code = run_stage(
+                module, flags=flags, env=os.environ, gha=ctx.gha.nested(), cancel=ctx.cancel
+            )
         runs.append(_outcome(run.stage, code, doc_path))
         if code != 0:
             stopped = f"imgpub {run.stage} exited {code}"
