@@ -71,3 +71,15 @@ def test_azure_keys_become_the_sdk_variables():
     )  # fmt: skip
     assert env["AZURE_STORAGE_CONNECTION_STRING"] == "cs"
     assert "AWS_ACCESS_KEY_ID" not in env
+
+
+def test_the_run_environment_is_the_process_environment_for_the_run(monkeypatch):
+    import os
+
+    from imgpub.push.runner import process_environment
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "JOBKEY")
+    before = dict(os.environ)
+    with process_environment({"AWS_ACCESS_KEY_ID": "IMG", "PATH": "/usr/bin"}):
+        assert dict(os.environ) == {"AWS_ACCESS_KEY_ID": "IMG", "PATH": "/usr/bin"}
+    assert dict(os.environ) == before
