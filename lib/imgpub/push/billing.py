@@ -33,11 +33,11 @@ class Billing:
     rule: str  # the rule's key, or "" for the default
 
 
-def community_target(destination: str, where: str) -> CommunityTarget:
+def community_target(destination: str, where: str, input_name: str = "mapping") -> CommunityTarget:
     region, sep, kind = destination.rpartition("-")
     if not sep or kind not in DEFAULT_SUFFIX or region.count("-") < 2:
         raise InputError(
-            "mapping",
+            input_name,
             f"{where}: community destination {destination!r} is not <region>-<type>",
             f"write e.g. us-east-1-hourly; types: {', '.join(DEFAULT_SUFFIX)}",
         )

@@ -19,6 +19,7 @@ import jsonschema
 import yaml
 
 from imgpub.errors import InputError
+from imgpub.push.billing import community_target
 from imgpub.push.meta import merge_meta
 from imgpub.push.model import AccountMapping, BillingRule, Cloud, Destination, Entity, Workflow
 
@@ -79,7 +80,18 @@ def _problem(err: jsonschema.ValidationError) -> str:
 def parse_entities(data: Any, *, origin: str, input_name: str = "mapping") -> tuple[Entity, ...]:
     """Validated container → entities with each destination's meta merged."""
     validate(data, origin=origin, input_name=input_name)
+    for index, raw in enumerate(data):
+        if raw["workflow"] == "community":
+            _check_community(raw, f"{origin} $[{index}]", input_name)
     return tuple(_entity(e) for e in data)
+
+
+def _check_community(raw: dict[str, Any], where: str, input_name: str) -> None:
+    """Community destinations are ``<region>-<type>``: checked here, with their path."""
+    for account, mapping in raw["mappings"].items():
+        for n, dest in enumerate(mapping["destinations"]):
+            path = f"{where}.mappings.{account}.destinations[{n}].destination"
+            community_target(dest["destination"], path, input_name)
 
 
 def _keep(value: Any) -> int | None:

@@ -56,12 +56,11 @@ def plan_entity(
         dests = [d for d in mapping.destinations if wanted(d, item)]
         if not dests:
             continue
-        where = f"$[{entity.name}].mappings.{mapping.account}"
         region = regions.get(mapping.account) or DEFAULT_REGION
         if entity.cloud == "azure":
             chains += [_azure(item, entity, mapping, d, opts) for d in dests]
         elif entity.workflow == "community":
-            chains += _community(item, entity, mapping, dests, opts, region, where)
+            chains += _community(item, entity, mapping, dests, opts, region)
         else:
             chains.append(_stratosphere(item, entity, mapping, dests, opts))
     return chains
@@ -119,11 +118,10 @@ def _community(
     dests: Sequence[Destination],
     opts: PushOptions,
     region: str,
-    where: str,
 ) -> list[Chain]:
     groups: dict[tuple[Billing, bool], list[tuple[Destination, str]]] = {}
     for d in dests:
-        target = community_target(d.destination, where)
+        target = community_target(d.destination, f"{entity.name} {mapping.account}")
         billing = billing_for(entity.billing, item, target.billing_type)
         public = bool(d.meta.get("public", False))
         groups.setdefault((billing, public), []).append((d, target.region))

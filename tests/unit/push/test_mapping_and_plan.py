@@ -144,6 +144,17 @@ def test_mapping_text_is_json_or_yaml_and_one_entity_alone_is_a_list():
         load_mapping_text("[{", origin="x")
 
 
+def test_a_bad_community_destination_is_found_when_the_mapping_is_read():
+    data = copy.deepcopy(example_mappings())
+    data[2]["mappings"]["aws-us-storage"]["destinations"][3]["destination"] = "eu-west-1"
+    with pytest.raises(InputError) as err:
+        parse_entities(data, origin="m.json")
+    assert (
+        "m.json $[2].mappings.aws-us-storage.destinations[3].destination: community "
+        "destination 'eu-west-1' is not <region>-<type>" in err.value.message
+    )
+
+
 def test_community_destination_must_be_region_and_type():
     assert community_target("us-east-1-access", "w").region == "us-east-1"
     with pytest.raises(InputError, match="not <region>-<type>"):
