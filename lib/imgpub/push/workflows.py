@@ -157,6 +157,11 @@ def _community(
         if build.skipped and not item.ami_id and not mirror.skipped:
             mirror = StageRun("mirror-ami", mirror_flags, "no AMI to copy (build-ami skipped)")
         notes = [f"public share left out ({why_private})"] if why_private else []
+        if build.skipped and item.ami_id:
+            notes.append(
+                f"{item.ami_id} is pushed as built: its billing products stay what it was "
+                f"registered with ({billing.suffix} wants {', '.join(billing.codes) or 'none'})"
+            )
         billed = {
             "billing": {
                 "rule": billing.rule,

@@ -140,6 +140,7 @@ def test_skip_upload_pushes_an_ami_from_a_results_document(tmp_path, aws_endpoin
     assert not [k for k in calls if k[0] == "RegisterImage"]
     assert sum(n for (op, _), n in calls.items() if op == "CopyImage") == 3
     assert "build-ami: skipped (skip: upload)" in log
+    assert "is pushed as built: its billing products stay what it was registered with" in log
 
 
 def test_offline_without_a_match_fails_that_item_only(tmp_path, aws_endpoint):
