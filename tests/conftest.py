@@ -22,6 +22,7 @@ from imgpub.sandbox.fake_services import (
     start_fake_catalog,
     start_fake_github,
     start_fake_license_manager,
+    start_fake_starmap,
     start_fake_webhook,
 )
 from imgpub.sandbox.services import (
@@ -204,6 +205,30 @@ def license_manager_service(tmp_path_factory: pytest.TempPathFactory) -> Iterato
     svc = start_fake_license_manager(tmp_path_factory.mktemp("license-manager"))
     yield svc
     svc.process.stop()
+
+
+# -- StArMap (imgpub push) ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def starmap_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    """The fake StArMap as the sandbox runs it (a child process, seeded with the examples)."""
+    svc = start_fake_starmap(tmp_path_factory.mktemp("starmap"))
+    yield svc
+    svc.process.stop()
+
+
+@pytest.fixture
+def starmap(starmap_service: RunningService):
+    """The fake StArMap, reset to the example mappings with an empty request log; a
+    FakeClient of its control API (``.url`` is the query base URL)."""
+    from imgpub.sandbox.fake_client import FakeClient
+    from imgpub.sandbox.fake_services import FAKE_STARMAP
+
+    client = FakeClient(starmap_service.info["endpoint"])
+    client.reset()
+    client.seed(FAKE_STARMAP.seed)
+    return client
 
 
 # -- helpers -----------------------------------------------------------------------------------

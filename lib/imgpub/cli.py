@@ -114,6 +114,12 @@ def build_parser(
             epilog=_outputs_epilog(module),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
+        positional = getattr(module, "POSITIONAL", None)
+        if positional:  # e.g. `imgpub push SOURCE...`: the input's lines, given as words
+            sp.add_argument(
+                "positional_values", nargs="*", metavar=positional.upper().rstrip("S"),
+                help=f"Values of --{positional}, one per word (before or after the flags).",
+            )  # fmt: skip
         stage_group = sp.add_argument_group(f"{name} inputs")
         common = sp.add_argument_group("common to every stage")
         common_names = {c.name for c in COMMON_INPUTS}
@@ -213,6 +219,11 @@ def _run_stage_command(args: argparse.Namespace, module: StageModule) -> int:
     flags: dict[str, str | None] = {}
     for spec in with_common_inputs(module.INPUTS):
         flags[spec.name] = getattr(args, _dest(spec.name), None)
+    positional = getattr(module, "POSITIONAL", None)
+    words = getattr(args, "positional_values", None) or []
+    if positional and words:
+        given = flags.get(positional)
+        flags[positional] = "\n".join([*words, given] if given else words)
     cancel = Cancellation()
     code = run_stage(
         module, flags=flags, debug=args.debug, config_file=args.config_file, cancel=cancel

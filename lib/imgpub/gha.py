@@ -74,6 +74,18 @@ class Gha:
         self.debug_enabled = self.env.get("RUNNER_DEBUG") == "1" or bool(
             self.env.get("IMGPUB_DEBUG")
         )
+        self.publishes_outputs = True
+
+    def nested(self) -> Gha:
+        """A Gha for a stage run inside this one (imgpub push): same log, summary and masks
+        (a value masked by either is masked for both), inside this run's log group, and its
+        outputs are not step outputs (only the outer stage's are)."""
+        child = Gha(self.env, self._out, self._err)
+        child._masks = self._masks
+        child._annotations = self._annotations
+        child._group_open = True
+        child.publishes_outputs = False
+        return child
 
     # -- plain log lines -------------------------------------------------------------------
 
@@ -232,6 +244,8 @@ class Gha:
                     remedy="do not pass secrets between jobs; pass a reference instead",
                 )
             records.append(prepare_key_value_message(name, value))
+        if not self.publishes_outputs:
+            return
         path = self.env.get("GITHUB_OUTPUT")
         if self.actions and path:
             with Path(path).open("a", encoding="utf-8", newline="") as fh:

@@ -265,3 +265,23 @@ def test_build_ami_action_from_its_own_install(tmp_path: Path, aws_endpoint: str
     targets = doc["stages"]["build-ami"]["targets"]
     assert {t["kind"]: t["state"] for t in targets} == {"ami": "planned", "boot-test": "planned"}
     _check_stage_venv(venv, "build-ami")
+
+
+def test_push_action_from_its_own_install(tmp_path: Path):
+    """The schema and the example mappings travel as package data: a dry run plans."""
+    from tests.integration.push_helpers import as_base64, aws_credentials, mapping_file, staged
+
+    inputs = {
+        "sources": str(staged(tmp_path)),
+        "mapping": str(mapping_file(tmp_path)),
+        "offline": "true",
+        "workflow": "community",
+        "credentials": as_base64(aws_credentials()),
+        "dry-run": "true",
+    }
+    result, venv = _run_from_real_install(tmp_path, "push", inputs, {})
+    assert result.exit_code == 0, result.stdout
+    rows = json.loads(result.outputs["destinations"])
+    assert len(rows) == 5 and {r["state"] for r in rows} == {"planned"}
+    assert "billing-products=bp-6fa54006" in result.stdout
+    _check_stage_venv(venv, "push")

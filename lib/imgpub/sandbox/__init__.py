@@ -1,8 +1,8 @@
 """The local rehearsal cloud: real emulators where they exist, imgpub's fakes where not.
 
 ``Sandbox`` starts moto (with imgpub's EC2 extensions), the fake Azure Resource Manager,
-Azurite and docker-registry (each when installed), the fake GitHub and a webhook
-receiver on free loopback ports, gives the
+Azurite and docker-registry (each when installed), the fake GitHub, a webhook
+receiver and a StArMap on free loopback ports, gives the
 environment that points imgpub and the SDKs at them, and stops them all on exit. The
 project's own tests use the same class, so what users rehearse is what we test.
 
@@ -23,6 +23,7 @@ from imgpub.sandbox.fake_services import (
     start_fake_catalog,
     start_fake_github,
     start_fake_license_manager,
+    start_fake_starmap,
     start_fake_webhook,
 )
 from imgpub.sandbox.services import (
@@ -45,6 +46,7 @@ LAUNCHERS: dict[str, Callable[[Path], RunningService]] = {
     "license-manager": start_fake_license_manager,
     "github": start_fake_github,
     "webhook": start_fake_webhook,
+    "starmap": start_fake_starmap,
 }
 ALL_SERVICES = tuple(LAUNCHERS)
 

@@ -1,8 +1,8 @@
 """imgpub's own fakes as sandbox services: how each is started, seeded and pointed at.
 
 Where no emulator exists (Azure Resource Manager, Marketplace Catalog, License Manager,
-GitHub, a webhook receiver) the sandbox runs a fake from ``fake_server`` as a child process,
-like the real services in ``services``; each declaration says which class, with which
+GitHub, a webhook receiver, StArMap) the sandbox runs a fake from ``fake_server`` as a
+child process, like the real services in ``services``; each declaration says which class, with which
 options and seed, and which standard variables point clients at it.
 """
 
@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from imgpub.push.examples import example_mappings
 from imgpub.sandbox.catalog_entities import sandbox_seed
 from imgpub.sandbox.services import (
     SANDBOX_SUBSCRIPTION,
@@ -179,3 +180,17 @@ FAKE_WEBHOOK = FakeService(
 def start_fake_webhook(workdir: Path, timeout: float = 20.0) -> RunningService:
     """The webhook receiver; IMGPUB_SANDBOX_WEBHOOK is a hook URL to pass as notify-webhook."""
     return start_fake(FAKE_WEBHOOK, workdir, timeout)
+
+
+#: A local StArMap (APIv2 query) serving imgpub's example mappings, for `imgpub push`.
+FAKE_STARMAP = FakeService(
+    name="starmap",
+    factory="imgpub.sandbox.fake_starmap:FakeStarmap",
+    env=lambda url: {"IMGPUB_STARMAP_URL": url},
+    seed={"add_entry": [{"entity": e} for e in example_mappings()]},
+)
+
+
+def start_fake_starmap(workdir: Path, timeout: float = 20.0) -> RunningService:
+    """The fake StArMap; IMGPUB_STARMAP_URL is the value for push's starmap-url."""
+    return start_fake(FAKE_STARMAP, workdir, timeout)

@@ -92,6 +92,16 @@ STAGES: dict[str, StageInfo] = {
             "git-pull-request",
             "gray-dark",
         ),
+        StageInfo(
+            "push",
+            "Push staged images to every destination a StArMap-style mapping names (AWS "
+            "Marketplace, community regions with billing codes, Azure Compute Gallery) by "
+            "running the stages above with each account's credentials; pre-push, skip and a "
+            "dry run that prints the whole plan.",
+            ("aws", "azure"),
+            "send",
+            "purple",
+        ),
     )
 }
 
