@@ -221,6 +221,7 @@ def run_action(
     event: Mapping[str, Any] | None = None,
     reuse_venv: str | None = sys.prefix,
     step_timeout: float = 900,
+    contexts: Mapping[str, Any] | None = None,
 ) -> ActionResult:
     """Run the composite action in ``action_dir`` and return what the runner would record.
 
@@ -232,6 +233,9 @@ def run_action(
     ``reuse_venv`` is exported as ``IMGPUB_PREINSTALLED_VENV`` so the shared install script
     reuses the dev venv instead of pip-installing imgpub for every test; pass ``None`` to
     run the real install.
+
+    ``contexts`` adds expression contexts (``matrix``, ``needs``, ``secrets``, a workflow's
+    ``inputs``): the workflow runner runs a job's steps as an action this way.
     """
     action_path = Path(action_dir).resolve()
     action = load_action(action_path)
@@ -334,6 +338,7 @@ def run_action(
                 else ""
             )
     base_values["inputs"] = input_values
+    base_values.update(contexts or {})
 
     try:
         for index, step in enumerate(action["runs"]["steps"]):
