@@ -36,7 +36,8 @@ from typing import Any
 import yaml
 
 from .expressions import Contexts, evaluate_condition, interpolate, to_string
-from .runner import ActionResult, HarnessError, Stub, run_action
+from .runner import ActionResult, HarnessError, run_action
+from .stubs import Stub
 from .workflow_stubs import ArtifactStore, OurActions, checkout, configure_aws_credentials
 
 REPO = Path(__file__).resolve().parents[2]

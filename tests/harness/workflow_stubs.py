@@ -21,7 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .runner import ActionResult, StubCall, run_action
+from .runner import ActionResult, run_action
+from .stubs import StubCall
 
 _RUNNER_PREFIXES = ("GITHUB_", "INPUT_", "RUNNER_", "ACTIONS_")
 
