@@ -15,7 +15,7 @@ from harness.workflow_runner import WorkflowRun, run_workflow
 from imgpub.results import ResultsDocument
 from imgpub.sandbox import Sandbox
 from imgpub.sandbox.oci_seed import chart_archive, seed_chart, seed_image
-from tests.conftest import REQUIRE_SERVICES
+from tests.actions.workflow_helpers import machine_env, sandbox_with
 
 WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "ecr-mirror.yml"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "AKIAIMGPUBHARNESS0002", "AWS_SECRET_ACCESS_KEY": "harness-2"}
@@ -25,18 +25,12 @@ pytestmark = pytest.mark.registry
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     services = ["aws", "registry", "ecr", "license-manager"]
-    with Sandbox(services, workdir=tmp_path_factory.mktemp("sandbox")) as running:
-        missing = {s: running.unavailable.get(s, "") for s in services if s not in running.running}
-        if missing:
-            if REQUIRE_SERVICES:
-                pytest.fail(f"required sandbox services are unavailable: {missing}")
-            pytest.skip(f"sandbox services unavailable: {missing}")
+    with sandbox_with(services, tmp_path_factory.mktemp("sandbox")) as running:
         yield running
 
 
 def _mirror(sandbox: Sandbox, tmp: Path, run: str, images: str, chart: str) -> WorkflowRun:
     ecr = sandbox.env["IMGPUB_ECR_REGISTRY"]
-    machine = {k: v for k, v in sandbox.env.items() if not k.startswith(("GITHUB_", *CREDENTIALS))}
     return run_workflow(
         WORKFLOW,
         inputs={
@@ -51,7 +45,7 @@ def _mirror(sandbox: Sandbox, tmp: Path, run: str, images: str, chart: str) -> W
             "tls-verify": False,
             "aws-role-arn": "arn:aws:iam::123456789012:role/imgpub-ecr",
         },
-        env=machine,
+        env=machine_env(sandbox, without=CREDENTIALS),
         aws_credentials=CREDENTIALS,
         root=tmp / run,
     )

@@ -24,6 +24,7 @@ from imgpub.results import ResultsDocument
 from imgpub.sandbox import Sandbox
 from imgpub.sandbox.fake_client import FakeClient
 from imgpub.sandbox.fake_services import SANDBOX_GITHUB_TOKEN, SANDBOX_WIKI_REPOSITORY
+from tests.actions.workflow_helpers import machine_env, sandbox_with
 
 WORKFLOW = Path(__file__).resolve().parents[2] / ".github" / "workflows" / "release-ami.yml"
 CREDENTIALS = {
@@ -36,9 +37,7 @@ REGIONS = ["us-east-1", "us-east-2", "eu-west-1"]
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     services = ["aws", "catalog", "github", "webhook"]
-    with Sandbox(services, workdir=tmp_path_factory.mktemp("sandbox")) as running:
-        missing = [s for s in services if s not in running.running]
-        assert not missing, running.unavailable
+    with sandbox_with(services, tmp_path_factory.mktemp("sandbox")) as running:
         yield running
 
 
@@ -48,13 +47,6 @@ def _release(sandbox: Sandbox, tmp: Path, run: str, role: str) -> WorkflowRun:
         images[arch] = tmp / f"AlmaLinux-9-GenericCloud-9.6-20250522.0.{arch}.raw"
         if not images[arch].exists():
             make_demo_disk(images[arch], size_mib=16)
-    # The runner machine's environment: where the clouds are, no credentials and nothing of
-    # GitHub's (the runner sets those); the credentials come from configure-aws-credentials.
-    machine = {
-        k: v
-        for k, v in sandbox.env.items()
-        if not k.startswith(("GITHUB_", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"))
-    }
     return run_workflow(
         WORKFLOW,
         inputs={
@@ -72,7 +64,7 @@ def _release(sandbox: Sandbox, tmp: Path, run: str, role: str) -> WorkflowRun:
             "WIKI_TOKEN": SANDBOX_GITHUB_TOKEN,
             "NOTIFY_WEBHOOK_URL": sandbox.env["IMGPUB_SANDBOX_WEBHOOK"],
         },
-        env=machine,
+        env=machine_env(sandbox, without=CREDENTIALS),
         aws_credentials=CREDENTIALS,
         root=tmp / run,
     )

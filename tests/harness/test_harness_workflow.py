@@ -248,3 +248,33 @@ def test_an_action_without_a_stub_is_refused(tmp_path):
     """
     with pytest.raises(HarnessError, match="no stub registered for uses: someone/else"):
         run_workflow(_workflow(tmp_path, jobs), {"greeting": "hi"})
+
+
+def test_azure_login_needs_its_ids_and_an_oidc_token(tmp_path):
+    jobs = """\
+    ok:
+      runs-on: ubuntu-latest
+      permissions: {id-token: write}
+      steps:
+        - uses: azure/login@a457da9ea143d694b1b9c7c869ebb04ebe844ef5
+          with: {client-id: c, tenant-id: t, subscription-id: s}
+    no-token:
+      runs-on: ubuntu-latest
+      permissions: {}
+      steps:
+        - uses: azure/login@a457da9ea143d694b1b9c7c869ebb04ebe844ef5
+          with: {client-id: c, tenant-id: t, subscription-id: s}
+    no-ids:
+      runs-on: ubuntu-latest
+      permissions: {id-token: write}
+      steps:
+        - uses: azure/login@a457da9ea143d694b1b9c7c869ebb04ebe844ef5
+          with: {client-id: c}
+    """
+    run = run_workflow(_workflow(tmp_path, jobs), {"greeting": "hi"})
+    assert {j: r.result for j, r in run.jobs.items()} == {
+        "ok": "success",
+        "no-token": "failure",
+        "no-ids": "failure",
+    }
+    assert "tenant-id, subscription-id not supplied" in run.jobs["no-ids"].legs[0].stdout

@@ -38,7 +38,13 @@ import yaml
 from .expressions import Contexts, evaluate_condition, interpolate, to_string
 from .runner import ActionResult, HarnessError, run_action
 from .stubs import Stub
-from .workflow_stubs import ArtifactStore, OurActions, checkout, configure_aws_credentials
+from .workflow_stubs import (
+    ArtifactStore,
+    OurActions,
+    azure_login,
+    checkout,
+    configure_aws_credentials,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 _OUR_ACTION = re.compile(r"^[^/]+/imgpub/actions/([a-z0-9-]+)@[0-9a-f]{40}$")
@@ -193,6 +199,7 @@ def run_workflow(
         "actions/download-artifact": store.download,
         "actions/checkout": checkout,
         "aws-actions/configure-aws-credentials": configure_aws_credentials(aws_credentials or {}),
+        "azure/login": azure_login,
     }
     jobs: dict[str, Any] = doc.get("jobs") or {}
     for job in jobs.values():

@@ -7,6 +7,7 @@
 * ``aws-actions/configure-aws-credentials``: the sandbox's credentials exported the way the
   action exports them (and masked), but only in a job that may mint an OIDC token
   (``id-token: write``), since ``role-to-assume`` without one fails on GitHub too;
+* ``azure/login``: checks what an OIDC login needs (the IDs, ``id-token: write``);
 * ``actions/checkout``: nothing (the workflows call imgpub's actions by reference);
 * ``<owner>/imgpub/actions/<stage>@<sha>``: the action in this checkout, run through the
   harness in the same fake runner (same ``RUNNER_TEMP``), its log and masks passed up.
@@ -116,6 +117,27 @@ def configure_aws_credentials(credentials: Mapping[str, str]) -> Callable[[StubC
         call.outputs["aws-account-id"] = "123456789012"
 
     return stub
+
+
+def azure_login(call: StubCall) -> None:
+    """azure/login with OIDC: the three IDs and a job that may mint a token, else it fails.
+
+    The sandbox's Azure needs no login (its fake ARM and Azurite take the sandbox's
+    credentials), so nothing is exported: a stage must not depend on what login leaves.
+    """
+    missing = [k for k in ("client-id", "tenant-id", "subscription-id") if not call.with_.get(k)]
+    if missing:
+        call.exit_code = 1
+        call.stdout = (
+            f"::error::Login failed: {', '.join(missing)} not supplied (OIDC login needs all three)"
+        )
+    elif "ACTIONS_ID_TOKEN_REQUEST_URL" not in call.env:
+        call.exit_code = 1
+        call.stdout = (
+            "::error::Failed to get federated token: is id-token: write granted to the job?"
+        )
+    else:
+        call.stdout = "Login successful."
 
 
 def checkout(call: StubCall) -> None:
