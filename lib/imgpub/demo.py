@@ -249,13 +249,14 @@ def run_demo(gha: Gha, *, keep: bool = False, again: bool = False) -> int:
                 return 1
             world = _prepare(gha, workdir, dict(sandbox.env), stages)
             code = _release(gha, world, stages, sandbox)
-            if again:
+            if again and code != EXIT_OK:
+                gha.error(f"not running --again: the first run ended with exit code {code}")
+            elif again:
                 world = replace(world, results=workdir / "results-again.json")
                 gha.write_summary(
                     Summary().heading("imgpub demo --again: the same release, the same sandbox")
                 )
-                code = code or _release(gha, world, stages, sandbox)
-                code = code or _all_existed(gha, world.results)
+                code = _release(gha, world, stages, sandbox) or _all_existed(gha, world.results)
     finally:
         if keep:
             gha.info(f"work folder kept: {workdir}")
