@@ -90,6 +90,7 @@ def build_parser(
             """\
             Try it locally, with no cloud account:
               imgpub demo                       rehearse a release in the local sandbox
+              imgpub demo --again               … then again: every target existed
               imgpub sandbox run -- CMD ARGS    run CMD against the local clouds
               imgpub <stage> --help             every flag of a stage
             """
@@ -178,6 +179,11 @@ def build_parser(
         "against it, printing what each did. Needs no cloud account.",
     )
     demo_p.add_argument("--keep", action="store_true", help="Keep the work folder.")
+    demo_p.add_argument(
+        "--again",
+        action="store_true",
+        help="Then run the same release again on the same sandbox: every target existed.",
+    )
 
     from imgpub.registry import license_check
 
@@ -353,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             from imgpub.demo import run_demo
 
-            return run_demo(gha, keep=args.keep)
+            return run_demo(gha, keep=args.keep, again=args.again)
         if args.command == "license-check":
             from imgpub.registry import license_check
 

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -225,7 +225,15 @@ def _demo_stages(gha: Gha) -> dict[str, StageModule]:
     return stages
 
 
-def run_demo(gha: Gha, *, keep: bool = False) -> int:
+def run_demo(gha: Gha, *, keep: bool = False, again: bool = False) -> int:
+    """The release in a fresh sandbox; with ``again``, once more on the same sandbox.
+
+    The second run is a new run (a new results document, as a new workflow run has) against
+    the same clouds, so every target must be found in place: ``existed``. It runs in the same
+    process on purpose: the sandbox's services die with the process that started them (so
+    that a killed demo leaves nothing behind), and a sandbox outliving its command would
+    give that up.
+    """
     from imgpub.sandbox import Sandbox
 
     stages = _demo_stages(gha)
@@ -239,51 +247,16 @@ def run_demo(gha: Gha, *, keep: bool = False) -> int:
             if "aws" not in sandbox.running:
                 gha.error("the local EC2 (moto) did not start; the demo needs it")
                 return 1
-            env = dict(sandbox.env)
-            regions = list_regions(env)
-            image = workdir / DEMO_IMAGE_NAME
-            size = make_demo_disk(image)
-            if "build-ami" in stages:
-                ami_id, region = "", env.get("AWS_DEFAULT_REGION", "us-east-1")
-            else:
-                ami_id, region = register_demo_ami(env)
-            arm_ami_id, _ = register_demo_ami(env, DEMO_ARM_AMI_NAME, "aarch64")
-            role = create_marketplace_role(env)
-            world = DemoWorld(
-                workdir, image, ami_id, region, workdir / "results.json", arm_ami_id, role
-            )
-            prep = Summary().heading("Prepared", 3)
-            prep.bullets(
-                [
-                    f"local EC2 regions: {len(regions)} ({', '.join(regions[:6])}, …)",
-                    f"test AMI {ami_id} registered in {region} as '{DEMO_AMI_NAME}'"
-                    if ami_id
-                    else f"build-ami makes the AMI (x86_64) in {region} from the disk image below",
-                    f"the aarch64 build {arm_ami_id} registered as '{DEMO_ARM_AMI_NAME}'",
-                    f"Marketplace ingestion role {role}",
-                    f"sparse disk image {image.name}: {size // (1024 * 1024)} MiB virtual, "
-                    "2 MiB of data",
-                ]
-            )
-            gha.write_summary(prep)
-            for name in [n for n in STAGES if n in DEMO_FLAGS]:  # release order
-                flags_for = DEMO_FLAGS[name]
-                if name not in stages:
-                    continue
-                if name == "azure-gallery" and "azure" not in sandbox.running:
-                    gha.warning("skipping azure-gallery: Azurite is not installed")
-                    continue
-                lacking = [s for s in DEMO_NEEDS.get(name, ()) if s not in sandbox.running]
-                if lacking:
-                    gha.warning(f"skipping {name}: sandbox services {lacking} are not running")
-                    continue
-                flags = {"results": str(world.results), **flags_for(world)}
-                with gha.group(f"imgpub {name}"):
-                    stage_code = run_stage(stages[name], flags=flags, env=os.environ, gha=gha)
-                gha.info(f"imgpub {name}: exit code {stage_code}")
-                code = code or stage_code
-            _print_results(gha, world.results)
-            _notify_release(gha, world.results, sandbox)
+            world = _prepare(gha, workdir, dict(sandbox.env), stages)
+            code = _release(gha, world, stages, sandbox)
+            if again and code != EXIT_OK:
+                gha.error(f"not running --again: the first run ended with exit code {code}")
+            elif again:
+                world = replace(world, results=workdir / "results-again.json")
+                gha.write_summary(
+                    Summary().heading("imgpub demo --again: the same release, the same sandbox")
+                )
+                code = _release(gha, world, stages, sandbox) or _all_existed(gha, world.results)
     finally:
         if keep:
             gha.info(f"work folder kept: {workdir}")
@@ -292,20 +265,109 @@ def run_demo(gha: Gha, *, keep: bool = False) -> int:
     return code
 
 
+def _prepare(
+    gha: Gha, workdir: Path, env: dict[str, str], stages: dict[str, StageModule]
+) -> DemoWorld:
+    """The account as a release finds it: the disk image, the aarch64 build, the role."""
+    regions = list_regions(env)
+    image = workdir / DEMO_IMAGE_NAME
+    size = make_demo_disk(image)
+    if "build-ami" in stages:
+        ami_id, region = "", env.get("AWS_DEFAULT_REGION", "us-east-1")
+    else:
+        ami_id, region = register_demo_ami(env)
+    arm_ami_id, _ = register_demo_ami(env, DEMO_ARM_AMI_NAME, "aarch64")
+    role = create_marketplace_role(env)
+    world = DemoWorld(workdir, image, ami_id, region, workdir / "results.json", arm_ami_id, role)
+    prep = Summary().heading("Prepared", 3)
+    prep.bullets(
+        [
+            f"local EC2 regions: {len(regions)} ({', '.join(regions[:6])}, …)",
+            f"test AMI {ami_id} registered in {region} as '{DEMO_AMI_NAME}'"
+            if ami_id
+            else f"build-ami makes the AMI (x86_64) in {region} from the disk image below",
+            f"the aarch64 build {arm_ami_id} registered as '{DEMO_ARM_AMI_NAME}'",
+            f"Marketplace ingestion role {role}",
+            f"sparse disk image {image.name}: {size // (1024 * 1024)} MiB virtual, 2 MiB of data",
+        ]
+    )
+    gha.write_summary(prep)
+    return world
+
+
+def _release(gha: Gha, world: DemoWorld, stages: dict[str, StageModule], sandbox: Sandbox) -> int:
+    """Every stage in release order, each reading the document the one before it wrote."""
+    code = EXIT_OK
+    for name in [n for n in STAGES if n in DEMO_FLAGS and n in stages]:  # release order
+        if name == "azure-gallery" and "azure" not in sandbox.running:
+            gha.warning("skipping azure-gallery: Azurite is not installed")
+            continue
+        lacking = [s for s in DEMO_NEEDS.get(name, ()) if s not in sandbox.running]
+        if lacking:
+            gha.warning(f"skipping {name}: sandbox services {lacking} are not running")
+            continue
+        flags = {"results": str(world.results), **DEMO_FLAGS[name](world)}
+        with gha.group(f"imgpub {name}"):
+            stage_code = run_stage(stages[name], flags=flags, env=os.environ, gha=gha)
+        gha.info(f"imgpub {name}: exit code {stage_code}")
+        code = code or stage_code
+    _print_results(gha, world.results)
+    _notify_release(gha, world.results, sandbox)
+    return code
+
+
+def _all_existed(gha: Gha, path: Path) -> int:
+    """1 unless every target of the second run was found in place."""
+    doc = ResultsDocument.load(path)
+    changed = [
+        f"{name} {t.key}: {t.state}"
+        for name, section in doc.stages.items()
+        for t in section.targets
+        if t.state != "existed"
+    ]
+    if not doc.stages or changed:
+        gha.error("the second run changed or missed: " + ("; ".join(changed) or "no stage ran"))
+        return 1
+    count = sum(len(s.targets) for s in doc.stages.values())
+    gha.info(f"imgpub demo --again: all {count} targets existed; nothing was changed")
+    return EXIT_OK
+
+
 def _print_results(gha: Gha, path: Path) -> None:
+    """The one results document as one table: every stage's targets, in release order."""
     doc = ResultsDocument.load(path)
     summary = Summary().heading("What each stage did (from the results document)")
     if not doc.stages:
         summary.text("No stage has landed in this installation yet; the sandbox works.")
-    for name, section in doc.stages.items():
-        counts = ", ".join(f"{n} {state}" for state, n in sorted(section.counts().items()))
-        summary.heading(f"{name}: {section.status} ({counts or 'no targets'})", 3)
-        rows = [
-            (t.kind, t.region or "", t.resource_id or "", t.state, t.error or "")
-            for t in section.targets
+        gha.write_summary(summary)
+        return
+    summary.bullets(
+        [
+            f"{name}: {section.status} ("
+            + (
+                ", ".join(f"{n} {state}" for state, n in sorted(section.counts().items()))
+                or "no targets"
+            )
+            + ")"
+            for name, section in doc.stages.items()
         ]
-        summary.table(["target", "region", "id", "state", "error"], rows)
+    )
+    rows = [
+        [name, t.kind, t.region or "", _short_id(t.resource_id or ""), t.state, t.error or ""]
+        for name, section in doc.stages.items()
+        for t in section.targets
+    ]
+    header = ["stage", "target", "region", "id", "state", "error"]
+    if not any(row[-1] for row in rows):  # a terminal is narrow: no empty error column
+        header, rows = header[:-1], [row[:-1] for row in rows]
+    summary.table(header, rows)
     gha.write_summary(summary)
+
+
+def _short_id(resource_id: str) -> str:
+    """An ARM resource ID from its gallery on (the document keeps the whole ID)."""
+    _, galleries, rest = resource_id.partition("/providers/Microsoft.Compute/galleries/")
+    return rest if galleries else resource_id
 
 
 def _notify_release(gha: Gha, path: Path, sandbox: Sandbox) -> None:

@@ -282,6 +282,7 @@ def check_workflow_file(path: Path) -> list[str]:
         + check_pins(path, doc)
         + check_zizmor(path)
         + check_output_references(path)
+        + check_our_calls(path)
     )
 
 
@@ -331,6 +332,7 @@ def check_actionlint(*paths: Path) -> list[str]:
 _STEP_OUTPUT = re.compile(r"\bsteps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)")
 _NEEDS_OUTPUT = re.compile(r"\bneeds\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)")
 _OUR_ACTION = re.compile(r"(?:^|/)imgpub/actions/([a-z0-9-]+)@|^\./actions/([a-z0-9-]+)$")
+_OUR_WORKFLOW = re.compile(r"^[^/]+/imgpub/(\.github/workflows/[a-z0-9-]+\.ya?ml)@")
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -351,8 +353,9 @@ def _declared_outputs(uses: str, base: Path) -> set[str] | None:
         name = match.group(1) or match.group(2)
         action = REPO / "actions" / name / "action.yml"
         return set(load_yaml(action).get("outputs") or {}) if action.is_file() else set()
-    if uses.startswith("./") and uses.endswith((".yml", ".yaml")):
-        called = REPO / uses[2:]
+    reusable = _OUR_WORKFLOW.search(uses)
+    if reusable or (uses.startswith("./") and uses.endswith((".yml", ".yaml"))):
+        called = REPO / (reusable.group(1) if reusable else uses[2:])
         if not called.is_file():
             return set()
         on = load_yaml(called).get("on") or load_yaml(called).get(True) or {}
@@ -395,4 +398,52 @@ def check_output_references(path: Path) -> list[str]:
                         f"job {job_id}: needs.{needed}.outputs.{output}: job {needed} has no "
                         f"output '{output}'"
                     )
+    return problems
+
+
+def _declared_inputs(uses: str) -> tuple[dict[str, Any], dict[str, Any], bool] | None:
+    """(inputs, secrets, is a workflow) of our action or reusable workflow; None if not ours."""
+    action = _OUR_ACTION.search(uses)
+    if action:
+        path = REPO / "actions" / (action.group(1) or action.group(2)) / "action.yml"
+        return (load_yaml(path).get("inputs") or {}) if path.is_file() else {}, {}, False
+    reusable = _OUR_WORKFLOW.search(uses)
+    if reusable:
+        path = REPO / reusable.group(1)
+        on = load_yaml(path).get("on") if path.is_file() else {}
+        call = (on or {}).get("workflow_call") or {}
+        return call.get("inputs") or {}, call.get("secrets") or {}, True
+    return None
+
+
+def check_our_calls(path: Path) -> list[str]:
+    """Every ``with:``/``secrets:`` given to imgpub's actions and reusable workflows exists,
+    and a reusable workflow gets every required one: actionlint cannot read a remote
+    ``ORG/imgpub/…@sha``. (An action's ``required`` is not enforced by the runner.)"""
+    doc = load_yaml(path)
+    calls = [(f"job {j}", job) for j, job in (doc.get("jobs") or {}).items() if "uses" in job]
+    calls += [(where, step) for where, step, _ in _steps(doc) if "uses" in step]
+    problems: list[str] = []
+    for where, call in calls:
+        declared = _declared_inputs(str(call["uses"]))
+        if declared is None:
+            continue
+        inputs, secrets, workflow = declared
+        given_secrets = call.get("secrets") or {}
+        for kind, given, known in (
+            ("input", call.get("with") or {}, inputs),
+            ("secret", {} if given_secrets == "inherit" else given_secrets, secrets),
+        ):
+            problems += [
+                f"{where}: {call['uses']} has no {kind} '{name}'"
+                for name in given
+                if name not in known
+            ]
+            if not workflow or (kind == "secret" and given_secrets == "inherit"):
+                continue
+            problems += [
+                f"{where}: {call['uses']} needs {kind} '{name}'"
+                for name, spec in known.items()
+                if (spec or {}).get("required") and name not in given
+            ]
     return problems

@@ -200,3 +200,15 @@ def test_actionlint_reports_an_undefined_context_but_allows_vars() -> None:
         pytest.skip(str(exc))
     assert len(problems) == 1, problems
     assert 'undefined variable "secret"' in problems[0]
+
+
+def test_calls_to_our_actions_and_workflows_with_wrong_names_are_rejected() -> None:
+    from .checks import check_our_calls
+
+    problems = check_our_calls(BAD / "workflow-bad-calls.yml")
+    assert any("has no input 'aws-role'" in p for p in problems), problems
+    assert any("needs input 'image-aarch64'" in p for p in problems), problems
+    assert any("needs input 'aws-role-arn'" in p for p in problems), problems
+    assert any("has no secret 'WIKI_PAT'" in p for p in problems), problems
+    assert any("needs secret 'WIKI_TOKEN'" in p for p in problems), problems
+    assert any("mirror-ami@" in p and "has no input 'source-amis'" in p for p in problems)

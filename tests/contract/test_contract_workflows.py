@@ -14,6 +14,7 @@ from .checks import (
     action_files,
     check_actionlint,
     check_hadolint,
+    check_our_calls,
     check_output_references,
     check_pins,
     check_run_steps,
@@ -116,6 +117,20 @@ def test_yamllint_clean() -> None:
 @pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
 def test_output_references_resolve(path: Path) -> None:
     assert check_output_references(path) == []
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=IDS)
+def test_calls_to_our_actions_and_workflows_match_their_inputs(path: Path) -> None:
+    assert check_our_calls(path) == []
+
+
+def test_reusable_workflows_exist_for_each_release() -> None:
+    """Other repositories call these by SHA; each is a workflow_call with outputs."""
+    for name in ("release-ami", "azure-gallery", "ecr-mirror"):
+        doc = load_yaml(REPO / ".github" / "workflows" / f"{name}.yml")
+        call = doc["on"]["workflow_call"]
+        assert call["outputs"], name
+        assert doc["permissions"] == {}, name
 
 
 def test_actionlint_over_every_workflow() -> None:

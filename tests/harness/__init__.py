@@ -14,16 +14,8 @@ from .assertions import (
 from .commands import Annotation, CommandLog, Mask
 from .expressions import ExpressionError
 from .filecommands import FileCommandError, parse_key_values, parse_path_file
-from .runner import (
-    DEFAULT_STUBS,
-    ActionResult,
-    HarnessError,
-    StepResult,
-    StubCall,
-    load_action,
-    run_action,
-    setup_python_stub,
-)
+from .runner import ActionResult, HarnessError, StepResult, load_action, run_action
+from .stubs import DEFAULT_STUBS, StubCall, setup_python_stub
 
 __all__ = [
     "DEFAULT_STUBS",

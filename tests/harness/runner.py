@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -44,6 +43,7 @@ import yaml
 from .commands import Annotation, CommandLog, Mask
 from .expressions import Contexts, evaluate_condition, interpolate, to_string
 from .filecommands import FileCommandError, parse_key_values, parse_path_file, prepend_path
+from .stubs import DEFAULT_STUBS, Stub, StubCall
 
 
 class HarnessError(Exception):
@@ -59,42 +59,6 @@ SHELLS: dict[str, tuple[list[str], str]] = {
 
 SUMMARY_LIMIT = 1024 * 1024
 _CLEARED_PREFIXES = ("GITHUB_", "INPUT_", "RUNNER_", "ACTIONS_")
-
-
-@dataclass
-class StubCall:
-    """What a ``uses:`` stub receives and may change (outputs, env and PATH for later steps)."""
-
-    uses: str
-    with_: dict[str, str]
-    env: dict[str, str]
-    outputs: dict[str, str] = field(default_factory=dict)
-    exported_env: dict[str, str] = field(default_factory=dict)
-    path: list[str] = field(default_factory=list)
-    stdout: str = ""
-    exit_code: int = 0
-
-
-Stub = Callable[[StubCall], None]
-
-
-def setup_python_stub(call: StubCall) -> None:
-    """actions/setup-python: "install" the interpreter running the tests.
-
-    Honours ``update-environment``: when true (the action's default) the real action
-    prepends the interpreter to PATH and exports ``pythonLocation``; our actions set it to
-    false precisely so that the caller's job is left alone, and a test can see that.
-    """
-    python = sys.executable
-    call.outputs.update(
-        {"python-path": python, "python-version": platform.python_version(), "cache-hit": "false"}
-    )
-    if call.with_.get("update-environment", "true").strip().lower() != "false":
-        call.path.append(str(Path(python).parent))
-        call.exported_env["pythonLocation"] = str(Path(python).parent.parent)
-
-
-DEFAULT_STUBS: dict[str, Stub] = {"actions/setup-python": setup_python_stub}
 
 
 @dataclass
@@ -221,6 +185,7 @@ def run_action(
     event: Mapping[str, Any] | None = None,
     reuse_venv: str | None = sys.prefix,
     step_timeout: float = 900,
+    contexts: Mapping[str, Any] | None = None,
 ) -> ActionResult:
     """Run the composite action in ``action_dir`` and return what the runner would record.
 
@@ -232,6 +197,9 @@ def run_action(
     ``reuse_venv`` is exported as ``IMGPUB_PREINSTALLED_VENV`` so the shared install script
     reuses the dev venv instead of pip-installing imgpub for every test; pass ``None`` to
     run the real install.
+
+    ``contexts`` adds expression contexts (``matrix``, ``needs``, ``secrets``, a workflow's
+    ``inputs``): the workflow runner runs a job's steps as an action this way.
     """
     action_path = Path(action_dir).resolve()
     action = load_action(action_path)
@@ -334,6 +302,7 @@ def run_action(
                 else ""
             )
     base_values["inputs"] = input_values
+    base_values.update(contexts or {})
 
     try:
         for index, step in enumerate(action["runs"]["steps"]):

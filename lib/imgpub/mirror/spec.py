@@ -16,6 +16,13 @@ MIRROR_INPUTS: tuple[InputSpec, ...] = (
         "Empty: the AMIs build-ami recorded in the results document.",
         kind="list",
     ),
+    InputSpec(
+        "build-results",
+        "Results documents of the build jobs, one path or glob per line (e.g. the x86_64 and "
+        "aarch64 jobs' artifacts): merged into this stage's results document, so that "
+        "source-ami defaults to every AMI they built. Empty: the results document only.",
+        kind="lines",
+    ),
     InputSpec("source-region", "Region of the source AMIs. Default: AWS_REGION."),
     InputSpec(
         "regions",

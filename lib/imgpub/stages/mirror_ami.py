@@ -25,6 +25,7 @@ from imgpub.mirror.plan import Plan
 from imgpub.mirror.result import CopyOutcome, CopyState, MirrorResult, ParameterOutcome
 from imgpub.mirror.spec import MIRROR_INPUTS
 from imgpub.mirror.table_files import write_table_files
+from imgpub.results_merge import merge_documents, read_documents
 from imgpub.stages import STAGES
 
 NAME = "mirror-ami"
@@ -47,13 +48,25 @@ OUTPUTS = (
     ),
 )
 
+_BUILD_RESULTS_FIX = (
+    "download the build jobs' artifacts first (actions/download-artifact) and give the "
+    "paths of their imgpub-results.json"
+)
+
 
 def read(ctx: StageContext) -> MirrorInputs:
     """Every input checked, no cloud call: bad input is exit 2 with nothing touched.
 
     With ``source-ami`` empty, the AMIs build-ami recorded in the results document are
-    mirrored (from their region, unless ``source-region`` says otherwise).
+    mirrored (from their region, unless ``source-region`` says otherwise). The build jobs'
+    documents named by ``build-results`` are merged into that document first: the one this
+    stage saves then holds the whole release so far, for the jobs after it.
     """
+    patterns = ctx.inputs.lines("build-results")
+    if patterns:
+        legs = read_documents(patterns, "build-results", _BUILD_RESULTS_FIX)
+        merged = merge_documents([ctx.previous, *(doc for _path, doc in legs)])
+        ctx.previous.stages, ctx.previous.run = merged.stages, merged.run
     built = [(ami.image_id, ami.region) for ami in built_amis(ctx.previous)]
     return parse_mirror_inputs(ctx.inputs, now=datetime.now(UTC), environ=ctx.env, built=built)
 

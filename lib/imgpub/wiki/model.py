@@ -8,19 +8,18 @@ named and the fix.
 
 from __future__ import annotations
 
-import glob
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import jinja2
 
-from imgpub.errors import ConfigError, InputError
+from imgpub.errors import InputError
 from imgpub.github.client import GITHUB_API, GithubAccess
 from imgpub.inputs import InputReader
 from imgpub.loopback import is_loopback_url
 from imgpub.results import ResultsDocument
+from imgpub.results_merge import read_documents
 from imgpub.wiki.files import compile_template, parse_files, read_text_file, wanted_files
 from imgpub.wiki.release import Release, release_from_documents
 from imgpub.wiki.texts import DEFAULT_BODY
@@ -109,24 +108,11 @@ def _documents(
     patterns = reader.lines("mirror-results")
     if not patterns:
         return [previous], "results"
-    found: list[tuple[str, ResultsDocument]] = []
-    for pattern in patterns:
-        # Path.glob cannot take the absolute patterns artifacts are downloaded to.
-        paths = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]  # noqa: PTH207
-        if not paths or not all(Path(p).is_file() for p in paths):
-            raise InputError(
-                "mirror-results",
-                f"{pattern} matches no file",
-                "download the mirror job's artifact first (actions/download-artifact) and "
-                "give the path of its imgpub-results.json",
-            )
-        for path in paths:
-            if all(origin != path for origin, _doc in found):
-                try:
-                    found.append((path, ResultsDocument.load(Path(path))))
-                except ConfigError as exc:
-                    raise InputError("mirror-results", exc.message, exc.remedy or "") from None
-    return found, "mirror-results"
+    remedy = (
+        "download the mirror job's artifact first (actions/download-artifact) and "
+        "give the path of its imgpub-results.json"
+    )
+    return read_documents(patterns, "mirror-results", remedy), "mirror-results"
 
 
 def _reviewers(entries: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
