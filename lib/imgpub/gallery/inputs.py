@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from imgpub.azure.clouds import AzureCloud, normalize_regions, resolve_cloud
 from imgpub.azure.image_names import parse_image_name
-from imgpub.azure.naming import ImageName, NamingRules, load_naming_rules
+from imgpub.azure.naming import GENERATIONS, ImageName, NamingRules, load_naming_rules
 from imgpub.azure.resource_names import (
     check_container,
     check_storage_account,
@@ -115,6 +115,7 @@ def read_inputs(
         container=_container(inputs.text("container")),
         publisher=inputs.text("publisher") or None,
         offer=inputs.text("offer") or None,
+        generations=_generations(inputs.items("generations")),
     )
     if vhd_url_raw:
         vhd_url: str | None = _check_vhd_url(vhd_url_raw)
@@ -238,3 +239,16 @@ def _check_vhd_url(url: str) -> str:
     if scheme not in ("https", "http") or not host or len(segments) < 2:
         raise InputError("vhd-url", f"{without_query(url)} is not a blob URL", f"give {example}")
     return without_query(url)
+
+
+def _generations(items: list[str]) -> tuple[str, ...]:
+    """``V1``/``V2`` in any case (``gen2`` too), in the order given, once each."""
+    out: list[str] = []
+    for item in items:
+        gen = item.strip().upper().replace("GEN", "V")
+        if gen not in GENERATIONS:
+            raise InputError(
+                "generations", f"{item!r} is not a Hyper-V generation", "write V1, V2 or both"
+            )
+        out.append(gen)
+    return tuple(dict.fromkeys(out))

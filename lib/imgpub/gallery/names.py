@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from imgpub.azure.gallery import TargetRegion, VersionTarget
 from imgpub.azure.image_names import azure_names
-from imgpub.azure.naming import AzureNames, ImageName, NamingRules
+from imgpub.azure.naming import AzureNames, DefinitionName, ImageName, NamingRules
 from imgpub.azure.resource_names import (
     check_gallery_name,
     check_identifier_part,
@@ -48,6 +48,8 @@ class PublishOptions:
     offer: str | None = None
     security_type: str | None = None
     """Overrides the naming file's security type on Gen2 definitions (create-definitions)."""
+    generations: tuple[str, ...] = ()
+    """Only definitions of these Hyper-V generations (empty: all the naming rules give)."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,8 @@ def plan_names(image: ImageName, rules: NamingRules, options: PublishOptions) ->
         for r in dict.fromkeys(options.regions)
     )
     targets: dict[tuple[str, str, str, str], VersionTarget] = {}
-    for definition in names.definitions:
+    definitions = _of_generations(names.definitions, options.generations, image, rules)
+    for definition in definitions:
         d = definition
         if options.publisher or options.offer:
             d = replace(
@@ -178,3 +181,24 @@ def plan_names(image: ImageName, rules: NamingRules, options: PublishOptions) ->
         versions=tuple(targets.values()),
         notes=tuple(notes),
     )
+
+
+def _of_generations(
+    definitions: tuple[DefinitionName, ...],
+    generations: tuple[str, ...],
+    image: ImageName,
+    rules: NamingRules,
+) -> tuple[DefinitionName, ...]:
+    """The definitions of the generations asked for; none left is a bad input, not a no-op."""
+    if not generations:
+        return definitions
+    kept = tuple(d for d in definitions if d.generation in generations)
+    if not kept:
+        offered = ", ".join(sorted({d.generation for d in definitions})) or "none"
+        raise InputError(
+            "generations",
+            f"the naming rules ({rules.source}) give {image.release} {image.arch} "
+            f"only {offered}, not {', '.join(generations)}",
+            f"ask for {offered} or leave generations empty",
+        )
+    return kept

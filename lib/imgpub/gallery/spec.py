@@ -133,6 +133,13 @@ GALLERY_INPUTS: tuple[InputSpec, ...] = (
         "naming rules (AlmaLinux).",
     ),
     InputSpec(
+        "generations",
+        "Hyper-V generations to publish: V1, V2 or both; the naming rules' definitions of "
+        "any other generation are left out. Default: every definition the naming rules give "
+        "the image (Gen1 and Gen2 for x86_64, Gen2 for arm64).",
+        kind="list",
+    ),
+    InputSpec(
         "dry-run",
         "Print every blob, image definition and version that would be created, with "
         "regions, and change nothing. Works without Azure credentials (the plan is then "

@@ -281,10 +281,9 @@ def _azure(
         "resource-group": str(meta.get("resource_group") or ""),
         "target-regions": ",".join(_list(meta.get("target_regions"))),
         "create-definitions": "true" if meta.get("create_definitions") else "false",
+        "generations": str(meta.get("generation") or ""),
         "dry-run": "false",
     }
     run = StageRun("azure-gallery", flags, "" if steps else "nothing left to do (skip/pre-push)")
     notes = ["Partner Center publishing is out of scope: the image goes to the Compute Gallery"]
-    if "generation" in meta:
-        notes.append(f"generation {meta['generation']}: the naming rules choose the definitions")
     return _chain(item, entity, mapping, offer, [dest.destination], [run], notes, meta)

@@ -29,11 +29,13 @@ from tests.integration.gallery_helpers import (
     MIB,
     RG,
     VERSION,
+    assert_nothing_changed,
     download,
     publish_inputs,
     run,
     sandbox_env,
     service,
+    storage_listing,
 )
 
 pytestmark = [pytest.mark.azurite, pytest.mark.qemu]
@@ -268,6 +270,36 @@ def test_create_definitions_creates_them(tmp_path, raw, azurite, arm, container)
     assert result.code == 0, result.stdout
     assert arm.count("PUT", "/images/almalinux-9-gen1") >= 1
     assert "Image definitions created" in result.text
+
+
+def test_generations_publish_only_the_definitions_asked_for(
+    tmp_path, raw, azurite, arm, proxy, container
+):
+    env = sandbox_env(azurite, arm, proxy)
+    result = run(tmp_path, env, image=str(raw), generations="gen2", **publish_inputs(container))
+    assert result.code == 0, result.stdout
+    assert {(v["definition"], v["state"]) for v in result.versions} == {
+        ("almalinux-9-gen2", "created")
+    }
+    puts = [r for r in arm.requests if r.method == "PUT" and "/versions/" in r.path]
+    assert [r.path.split("/images/")[1].split("/")[0] for r in puts] == ["almalinux-9-gen2"]
+
+
+def test_a_generation_that_is_not_one_exits_2_before_any_call(
+    tmp_path, raw, azurite, arm, proxy, container
+):
+    before = storage_listing(azurite)
+    result = run(
+        tmp_path,
+        sandbox_env(azurite, arm, proxy),
+        image=str(raw),
+        generations="V2, V3",
+        **publish_inputs(container),
+    )
+    assert_nothing_changed(result, arm, proxy, azurite, before)
+    assert "input 'generations'" in result.stdout and "'V3' is not a Hyper-V generation" in (
+        result.stdout
+    )
 
 
 def _closed_port() -> int:

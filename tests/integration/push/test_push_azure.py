@@ -65,6 +65,8 @@ def test_azure_pre_push_uploads_only_then_push_publishes_reusing_the_blob(
     assert storage_listing(azurite)[f"{prefix}-9"] == blobs  # same blob, same ETag
     versions = [m for m in arm_mutations(arm) if m.startswith("PUT") and "/versions/" in m]
     assert versions, arm_mutations(arm)
+    # The mapping's meta says generation V2: only the Gen2 definition gets a version.
+    assert all("-gen2/versions/" in m for m in versions), versions
     (target,) = doc["stages"]["push"]["targets"]
     assert target["details"]["destinations"] == ["rhel-byos/rhel-lvm9-gen2"]
     ids = json.loads(doc["stages"]["push"]["outputs"]["destinations"])[0]["ids"]

@@ -9,6 +9,7 @@ import pytest
 from imgpub.azure.gallery import DefinitionState, VersionSource, VersionState
 from imgpub.azure.image_names import parse_image_name
 from imgpub.azure.naming import load_naming_rules
+from imgpub.errors import InputError
 from imgpub.gallery.names import PublishOptions, plan_names
 from imgpub.gallery.plan import (
     BlobAction,
@@ -131,3 +132,17 @@ def test_unchecked_plans_and_duplicates(names):
     assert {v.action for v in plan.versions} == {VersionAction.UNCHECKED}
     assert {d.action for d in plan.definitions} == {DefinitionAction.UNCHECKED}
     assert plan.blob.action is BlobAction.UNCHECKED and plan.blockers() is None
+
+
+def test_generations_keep_only_the_definitions_asked_for():
+    rules = load_naming_rules()
+    x86 = parse_image_name(X86, rules)
+    gen2 = plan_names(x86, rules, PublishOptions(generations=("V2",)))
+    assert [t.definition.name for t in gen2.versions] == ["almalinux-9-gen2"]
+    both = plan_names(x86, rules, PublishOptions(generations=("V2", "V1")))
+    assert {t.definition.name for t in both.versions} == {"almalinux-9-gen1", "almalinux-9-gen2"}
+    arm = parse_image_name("AlmaLinux-9-Azure-9.6-20250522.0.aarch64.raw", rules)
+    with pytest.raises(InputError) as err:
+        plan_names(arm, rules, PublishOptions(generations=("V1",)))
+    assert err.value.name == "generations"
+    assert "only V2, not V1" in err.value.one_line()

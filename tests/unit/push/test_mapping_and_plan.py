@@ -99,6 +99,7 @@ def test_azure_entry_goes_to_the_gallery_with_merged_meta():
     assert run.flags["container"] == "rhel-9"
     assert run.flags["target-regions"] == "eastus,westeurope"  # from the mapping's meta
     assert chain.meta["generation"] == "V2"  # mapping V2 over the entity's V1
+    assert run.flags["generations"] == "V2"  # only the Gen2 definition is published
     assert chain.meta["release_notes"] == "RHEL {major_minor} BYOS, generation 2"
     assert any("Partner Center" in n for n in chain.notes)
     (pre,) = plan(item, "rhel-azure", "stratosphere", pre_push=True)
