@@ -9,6 +9,7 @@ plan's stages through run_stage (:mod:`imgpub.push.runner`).
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from imgpub.errors import InputError
@@ -23,16 +24,21 @@ from imgpub.push.spec import PUSH_INPUTS, PUSH_OUTPUTS
 from imgpub.push.starmap import MappingResolver, NoMapping
 from imgpub.push.workflows import plan_entity
 from imgpub.results import default_results_path
+from imgpub.stages import STAGES
 
-# push runs these stages: importing them here makes a missing SDK (the aws or azure
-# extra) exit 2 naming the extra when push starts, not a failure in the middle of a push.
-from imgpub.stages import (  # noqa: F401
-    STAGES,
-    azure_gallery,
-    build_ami,
-    marketplace_changeset,
-    mirror_ami,
-)
+
+def _require_sdks() -> None:
+    """Fail at start (exit 2 naming the extra) when an SDK of the stages push runs is missing.
+
+    ``find_spec`` finds the SDKs without importing them, so ``imgpub push --help`` stays as
+    fast as any stage's; the stages themselves are imported when the plan runs them.
+    """
+    for module in ("boto3", "azure.identity", "azure.mgmt.compute", "azure.storage.blob"):
+        if importlib.util.find_spec(module) is None:
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+
+
+_require_sdks()
 
 NAME = "push"
 HELP = STAGES[NAME].help
