@@ -18,12 +18,13 @@ from pathlib import Path
 import pytest
 
 from imgpub.sandbox.fake_services import (
-    start_fake_arm,
+    FAKE_ARM,
+    FAKE_GITHUB,
+    FAKE_LICENSE_MANAGER,
+    FAKE_STARMAP,
+    FAKE_WEBHOOK,
+    start_fake,
     start_fake_catalog,
-    start_fake_github,
-    start_fake_license_manager,
-    start_fake_starmap,
-    start_fake_webhook,
 )
 from imgpub.sandbox.services import (
     RunningService,
@@ -120,7 +121,7 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteInfo]:
 
 @pytest.fixture(scope="session")
 def fake_arm_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
-    svc = start_fake_arm(tmp_path_factory.mktemp("arm"))
+    svc = start_fake(FAKE_ARM, tmp_path_factory.mktemp("arm"))
     yield svc
     svc.process.stop()
 
@@ -160,7 +161,7 @@ def catalog(catalog_service: RunningService, aws_endpoint: str, monkeypatch: pyt
 def fake_github_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
     """The sandbox's fake GitHub as a child process (seeded with almalinux/wiki and a token);
     drive it with ``FakeClient(svc.info["endpoint"])`` and reset it between tests."""
-    svc = start_fake_github(tmp_path_factory.mktemp("github"))
+    svc = start_fake(FAKE_GITHUB, tmp_path_factory.mktemp("github"))
     yield svc
     svc.process.stop()
 
@@ -168,7 +169,7 @@ def fake_github_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
 @pytest.fixture(scope="session")
 def fake_webhook_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
     """The sandbox's webhook receiver as a child process (hook ``imgpub-sandbox``)."""
-    svc = start_fake_webhook(tmp_path_factory.mktemp("webhook"))
+    svc = start_fake(FAKE_WEBHOOK, tmp_path_factory.mktemp("webhook"))
     yield svc
     svc.process.stop()
 
@@ -202,7 +203,7 @@ def ecr_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSe
 @pytest.fixture(scope="session")
 def license_manager_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
     """The fake License Manager as the sandbox runs it (a child process, seeded)."""
-    svc = start_fake_license_manager(tmp_path_factory.mktemp("license-manager"))
+    svc = start_fake(FAKE_LICENSE_MANAGER, tmp_path_factory.mktemp("license-manager"))
     yield svc
     svc.process.stop()
 
@@ -213,7 +214,7 @@ def license_manager_service(tmp_path_factory: pytest.TempPathFactory) -> Iterato
 @pytest.fixture(scope="session")
 def starmap_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
     """The fake StArMap as the sandbox runs it (a child process, seeded with the examples)."""
-    svc = start_fake_starmap(tmp_path_factory.mktemp("starmap"))
+    svc = start_fake(FAKE_STARMAP, tmp_path_factory.mktemp("starmap"))
     yield svc
     svc.process.stop()
 

@@ -15,16 +15,18 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 
 from imgpub.sandbox.fake_services import (
-    start_fake_arm,
+    FAKE_ARM,
+    FAKE_GITHUB,
+    FAKE_LICENSE_MANAGER,
+    FAKE_STARMAP,
+    FAKE_WEBHOOK,
+    start_fake,
     start_fake_catalog,
-    start_fake_github,
-    start_fake_license_manager,
-    start_fake_starmap,
-    start_fake_webhook,
 )
 from imgpub.sandbox.services import (
     RunningService,
@@ -38,15 +40,15 @@ from imgpub.sandbox.services import (
 #: Service name → launcher; the order is the start order.
 LAUNCHERS: dict[str, Callable[[Path], RunningService]] = {
     "aws": start_moto,
-    "arm": start_fake_arm,
+    "arm": partial(start_fake, FAKE_ARM),
     "catalog": start_fake_catalog,
     "azure": start_azurite,
     "registry": start_registry,
     "ecr": start_ecr_registry,
-    "license-manager": start_fake_license_manager,
-    "github": start_fake_github,
-    "webhook": start_fake_webhook,
-    "starmap": start_fake_starmap,
+    "license-manager": partial(start_fake, FAKE_LICENSE_MANAGER),
+    "github": partial(start_fake, FAKE_GITHUB),
+    "webhook": partial(start_fake, FAKE_WEBHOOK),
+    "starmap": partial(start_fake, FAKE_STARMAP),
 }
 ALL_SERVICES = tuple(LAUNCHERS)
 

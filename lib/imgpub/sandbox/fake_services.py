@@ -82,11 +82,6 @@ FAKE_ARM = FakeService(
 )
 
 
-def start_fake_arm(workdir: Path, timeout: float = 20.0) -> RunningService:
-    """The fake Azure Resource Manager (Compute Gallery)."""
-    return start_fake(FAKE_ARM, workdir, timeout)
-
-
 #: The fake AWS License Manager (no emulator exists): licenses of a demo product in each
 #: state a buyer's license can be in, for `imgpub license-check` rehearsals.
 FAKE_LICENSE_MANAGER = FakeService(
@@ -104,11 +99,6 @@ FAKE_LICENSE_MANAGER = FakeService(
         ]
     },
 )
-
-
-def start_fake_license_manager(workdir: Path, timeout: float = 20.0) -> RunningService:
-    """The fake AWS License Manager (CheckoutLicense, ListReceivedLicenses)."""
-    return start_fake(FAKE_LICENSE_MANAGER, workdir, timeout)
 
 
 #: The fake AWS Marketplace Catalog (AMI products); moto has none. Seeded with AlmaLinux's
@@ -162,11 +152,6 @@ FAKE_GITHUB = FakeService(
 )
 
 
-def start_fake_github(workdir: Path, timeout: float = 20.0) -> RunningService:
-    """The fake GitHub REST API (GITHUB_API_URL), with a wiki repository and a token."""
-    return start_fake(FAKE_GITHUB, workdir, timeout)
-
-
 #: A local incoming-webhook receiver (Mattermost's answers) for notifications.
 SANDBOX_WEBHOOK_KEY = "imgpub-sandbox"
 FAKE_WEBHOOK = FakeService(
@@ -177,11 +162,6 @@ FAKE_WEBHOOK = FakeService(
 )
 
 
-def start_fake_webhook(workdir: Path, timeout: float = 20.0) -> RunningService:
-    """The webhook receiver; IMGPUB_SANDBOX_WEBHOOK is a hook URL to pass as notify-webhook."""
-    return start_fake(FAKE_WEBHOOK, workdir, timeout)
-
-
 #: A local StArMap (APIv2 query) serving imgpub's example mappings, for `imgpub push`.
 FAKE_STARMAP = FakeService(
     name="starmap",
@@ -189,8 +169,3 @@ FAKE_STARMAP = FakeService(
     env=lambda url: {"IMGPUB_STARMAP_URL": url},
     seed={"add_entry": [{"entity": e} for e in example_mappings()]},
 )
-
-
-def start_fake_starmap(workdir: Path, timeout: float = 20.0) -> RunningService:
-    """The fake StArMap; IMGPUB_STARMAP_URL is the value for push's starmap-url."""
-    return start_fake(FAKE_STARMAP, workdir, timeout)
