@@ -12,8 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, cast
 from imgpub.errors import EXIT_OK
 from imgpub.flow import StageModule
 from imgpub.gha import Gha, Summary
+from imgpub.process_env import process_environment
 
 if TYPE_CHECKING:
     from imgpub.sandbox import Sandbox
@@ -199,21 +199,6 @@ def _wiki_flags(world: DemoWorld) -> dict[str, str | None]:
     }
 
 
-@contextmanager
-def _environ(extra: dict[str, str]) -> Iterator[None]:
-    """SDKs read their endpoints from os.environ; point them at the sandbox for a while."""
-    saved = {k: os.environ.get(k) for k in extra}
-    os.environ.update(extra)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def _demo_stages(gha: Gha) -> dict[str, StageModule]:
     """The stages the demo can run here; one whose extra is missing is skipped with a warning."""
     stages: dict[str, StageModule] = {}
@@ -240,7 +225,10 @@ def run_demo(gha: Gha, *, keep: bool = False, again: bool = False) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="imgpub-demo-"))
     code = EXIT_OK
     try:
-        with Sandbox(workdir=workdir / "sandbox") as sandbox, _environ(sandbox.env):
+        with (
+            Sandbox(workdir=workdir / "sandbox") as sandbox,
+            process_environment({**os.environ, **sandbox.env}),
+        ):
             intro = Summary().heading("imgpub demo: a release rehearsed in the local sandbox")
             intro.table(["service", "where"], sandbox.describe())
             gha.write_summary(intro)

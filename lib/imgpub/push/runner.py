@@ -12,13 +12,13 @@ outputs.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
 from imgpub.errors import EXIT_BAD_INPUT
 from imgpub.flow import StageContext, StageModule
+from imgpub.process_env import process_environment
 from imgpub.push.model import Credentials
 from imgpub.push.oidc import token_file
 from imgpub.push.plan import Chain, PushPlan, StageRun
@@ -45,25 +45,6 @@ _DROPPED = frozenset(
     }
 )
 AWS_STAGES = frozenset({"build-ami", "mirror-ami", "marketplace-changeset"})
-
-
-@contextmanager
-def process_environment(env: Mapping[str, str]) -> Iterator[None]:
-    """The process environment is ``env`` for a while, then what it was.
-
-    The SDKs' credential chains (botocore's keys and web identity, azure-identity's
-    environment credential) read ``os.environ``, not the mapping a stage is given, so a
-    run gets its account's credentials only this way; runs are sequential, so one
-    environment holds at a time, as if each stage were its own process.
-    """
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def chain_folder(results: Path) -> Path:

@@ -76,7 +76,7 @@ def test_azure_keys_become_the_sdk_variables():
 def test_the_run_environment_is_the_process_environment_for_the_run(monkeypatch):
     import os
 
-    from imgpub.push.runner import process_environment
+    from imgpub.process_env import process_environment
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "JOBKEY")
     before = dict(os.environ)
